@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Writes the golden vectors of protocol v1 (run once; the files are committed).
+
+The bytes are produced with plain msgpack from maps written out key by key in the
+canonical order of PROTOCOL.md, not through any project encoder, so the tests of every
+language check their own encoder against them.
+
+    python3 shared_protocol/vectors/make_vectors.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgpack
+
+HERE = Path(__file__).resolve().parent
+
+
+def ring(width: int, height: int, fmt: str, pitch: int, bottom_up: bool, color: str, slots: int) -> dict:
+    return {"width": width, "height": height, "format": fmt, "pitch": pitch,
+            "bottom_up": bottom_up, "color": color, "slots": slots}
+
+
+VALID: list[tuple[str, str, dict, str]] = [
+    ("hello", "client", {"t": "hello", "v": 1, "id": 1,
+                         "token": "3f7a9c0e5b2d4e6f8a1b3c5d7e9f0a2b", "client": "unity/0.1.0",
+                         "transports": ["cuda_ipc", "shm"], "pid": 4242},
+     "first message of a session; transports in order of preference"),
+    ("hello_minimal", "client", {"t": "hello", "v": 1, "id": 1, "token": "t0k3n",
+                                 "client": "c", "transports": ["shm"]},
+     "pid is optional"),
+    ("welcome", "runtime", {"t": "welcome", "v": 1, "id": 1, "session": "s-00000001",
+                            "server": "lsd-runtime/0.1.0", "transport": "shm",
+                            "transports": ["shm", "inline"], "backends": ["effects"],
+                            "styles": ["identity", "toon", "sketch"], "heartbeat_ms": 500,
+                            "timeout_ms": 2000, "max_message": 65536},
+     "answer to hello: the chosen transport and what the runtime offers"),
+    ("bind", "client", {"t": "bind", "v": 1, "id": 2, "transport": "shm",
+                        "input": ring(1920, 1080, "bgra8", 7680, True, "srgb", 3),
+                        "output": ring(1920, 1080, "rgba8", 7680, False, "srgb", 3),
+                        "model_width": 512, "model_height": 288},
+     "input and output rings with the model resolution"),
+    ("bind_minimal", "client", {"t": "bind", "v": 1, "id": 2, "transport": "shm",
+                                "input": {"width": 256, "height": 256, "format": "rgba16f"},
+                                "output": {"width": 256, "height": 256, "format": "rgba8"}},
+     "pitch, bottom_up, color and slots take their defaults"),
+    ("bound", "runtime", {"t": "bound", "v": 1, "id": 2, "transport": "shm",
+                          "input": {"names": ["/lsd-1-s1-in-0", "/lsd-1-s1-in-1", "/lsd-1-s1-in-2"],
+                                    "size": 8294400, "pitch": 7680},
+                          "output": {"names": ["/lsd-1-s1-out-0", "/lsd-1-s1-out-1", "/lsd-1-s1-out-2"],
+                                     "size": 8294400, "pitch": 7680},
+                          "model_width": 512, "model_height": 288},
+     "slot names to open and their sizes"),
+    ("set_style", "client", {"t": "set_style", "v": 1, "id": 3, "backend": "effects",
+                             "style": "toon", "prompt": "underwater Roman empire, gold",
+                             "strength": 0.65, "seed": -7, "params": {"levels": 5}},
+     "every optional field present"),
+    ("set_style_prompt", "client", {"t": "set_style", "v": 1, "id": 3, "backend": "effects",
+                                    "prompt": "a neon cyberpunk city at night"},
+     "style picked by words in the prompt"),
+    ("style_set", "runtime", {"t": "style_set", "v": 1, "id": 3, "backend": "effects",
+                              "style": "neon_edges", "matched": "neon"},
+     "the resolved style and the prompt word that chose it"),
+    ("frame", "client", {"t": "frame", "v": 1, "id": 1000, "slot": 2, "time": 12.5,
+                         "flags": 1, "release": [0]},
+     "input slot 2 is ready; output slot 0 is handed back"),
+    ("frame_minimal", "client", {"t": "frame", "v": 1, "id": 18446744073709551615,
+                                 "slot": 0, "time": 0.0},
+     "largest frame id"),
+    ("frame_inline", "client", {"t": "frame", "v": 1, "id": 7, "slot": 0, "time": 1.25,
+                                "data": bytes(range(16))},
+     "inline transport: pixels travel in data"),
+    ("frame_done", "runtime", {"t": "frame_done", "v": 1, "id": 1000, "slot": 1, "in_slot": 2,
+                               "time": 12.5,
+                               "timings": {"queue_ms": 0.125, "input_ms": 0.5, "backend_ms": 3.25,
+                                           "output_ms": 0.5, "total_ms": 4.375}},
+     "output slot 1 is ready, input slot 2 is free"),
+    ("dropped", "runtime", {"t": "dropped", "v": 1, "id": 999, "in_slot": 1, "reason": "superseded"},
+     "a newer frame replaced this one in the queue"),
+    ("release", "client", {"t": "release", "v": 1, "id": 8, "slots": [0, 2]},
+     "output slots handed back"),
+    ("get_stats", "client", {"t": "get_stats", "v": 1, "id": 9}, "no fields"),
+    ("stats", "runtime", {"t": "stats", "v": 1, "id": 9, "frames_in": 300, "frames_done": 297,
+                          "frames_dropped": 3, "errors": 0,
+                          "latency_ms": {"total": [4.0, 6.5], "backend": [3.0, 5.25]},
+                          "style": "toon", "uptime_s": 10.5},
+     "latency_ms maps a stage to [p50, p99]"),
+    ("ping", "client", {"t": "ping", "v": 1, "id": 10, "time": 3.5}, "heartbeat"),
+    ("pong", "runtime", {"t": "pong", "v": 1, "id": 10, "time": 3.5}, "echoes the ping's time"),
+    ("error", "runtime", {"t": "error", "v": 1, "id": 4, "code": "bad_field",
+                          "message": "'bind' field 'input.width' is 0; the minimum is 8", "ref": "bind"},
+     "error reply"),
+    ("bye", "client", {"t": "bye", "v": 1, "id": 11}, "client leaves"),
+    ("bye_runtime", "runtime", {"t": "bye", "v": 1, "id": 11, "reason": "runtime shutting down"},
+     "runtime leaves or acknowledges"),
+]
+
+
+def pk(obj: object) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+INVALID: list[tuple[str, bytes, str, int, str, str]] = [
+    # name, bytes, code, id, ref, what
+    ("not_msgpack", b"\xc1\xc1\xc1", "malformed", 0, "", "0xc1 is never used in msgpack"),
+    ("truncated", pk({"t": "ping", "v": 1, "id": 1, "time": 1.0})[:-3], "malformed", 0, "",
+     "cut short"),
+    ("trailing_bytes", pk({"t": "ping", "v": 1, "id": 1, "time": 1.0}) + b"\x00", "malformed", 0, "",
+     "a second object after the map"),
+    ("not_a_map", pk([1, 2, 3]), "malformed", 0, "", "an array, not a map"),
+    ("empty", b"", "malformed", 0, "", "zero bytes"),
+    ("no_type", pk({"v": 1, "id": 5}), "missing_field", 5, "", "no t"),
+    ("type_not_string", pk({"t": 7, "v": 1, "id": 5}), "bad_field", 5, "", "t is an integer"),
+    ("no_version", pk({"t": "ping", "id": 5, "time": 1.0}), "missing_field", 5, "ping", "no v"),
+    ("version_2", pk({"t": "hello", "v": 2, "id": 5, "token": "x", "client": "future",
+                      "transports": ["shm"]}), "version_mismatch", 5, "hello",
+     "a v2 client talking to a v1 runtime"),
+    ("version_0", pk({"t": "ping", "v": 0, "id": 5, "time": 1.0}), "version_mismatch", 5, "ping",
+     "version 0 does not exist"),
+    ("version_string", pk({"t": "ping", "v": "1", "id": 5, "time": 1.0}), "bad_field", 5, "ping",
+     "v is a string"),
+    ("unknown_type", pk({"t": "teleport", "v": 1, "id": 5}), "unknown_type", 5, "teleport",
+     "no such message"),
+    ("wrong_direction", pk({"t": "welcome", "v": 1, "id": 5}), "unknown_type", 5, "welcome",
+     "a runtime message sent by a client"),
+    ("no_id", pk({"t": "ping", "v": 1, "time": 1.0}), "missing_field", 0, "ping", "no id"),
+    ("negative_id", pk({"t": "ping", "v": 1, "id": -1, "time": 1.0}), "bad_field", 0, "ping",
+     "ids are unsigned"),
+    ("missing_token", pk({"t": "hello", "v": 1, "id": 5, "client": "c", "transports": ["shm"]}),
+     "missing_field", 5, "hello", "hello without token"),
+    ("token_wrong_type", pk({"t": "hello", "v": 1, "id": 5, "token": 12345, "client": "c",
+                             "transports": ["shm"]}), "bad_field", 5, "hello", "token is an integer"),
+    ("width_zero", pk({"t": "bind", "v": 1, "id": 5, "transport": "shm",
+                       "input": {"width": 0, "height": 64, "format": "rgba8"},
+                       "output": {"width": 64, "height": 64, "format": "rgba8"}}),
+     "bad_field", 5, "bind", "resolution below the minimum"),
+    ("width_huge", pk({"t": "bind", "v": 1, "id": 5, "transport": "shm",
+                       "input": {"width": 100000, "height": 64, "format": "rgba8"},
+                       "output": {"width": 64, "height": 64, "format": "rgba8"}}),
+     "bad_field", 5, "bind", "resolution above the maximum"),
+    ("bad_format", pk({"t": "bind", "v": 1, "id": 5, "transport": "shm",
+                       "input": {"width": 64, "height": 64, "format": "yuv420"},
+                       "output": {"width": 64, "height": 64, "format": "rgba8"}}),
+     "bad_field", 5, "bind", "unsupported pixel format"),
+    ("too_many_slots", pk({"t": "bind", "v": 1, "id": 5, "transport": "shm",
+                           "input": {"width": 64, "height": 64, "format": "rgba8", "slots": 9},
+                           "output": {"width": 64, "height": 64, "format": "rgba8"}}),
+     "bad_field", 5, "bind", "ring longer than 8"),
+    ("strength_above_one", pk({"t": "set_style", "v": 1, "id": 5, "backend": "effects",
+                               "strength": 1.5}), "bad_field", 5, "set_style", "strength is 0..1"),
+    ("strength_nan", pk({"t": "set_style", "v": 1, "id": 5, "backend": "effects",
+                         "strength": float("nan")}), "bad_field", 5, "set_style", "NaN"),
+    ("prompt_too_long", pk({"t": "set_style", "v": 1, "id": 5, "backend": "effects",
+                            "prompt": "a" * 2049}), "bad_field", 5, "set_style", "prompt over 2048 bytes"),
+    ("slot_string", pk({"t": "frame", "v": 1, "id": 5, "slot": "0", "time": 1.0}), "bad_field", 5,
+     "frame", "slot is a string"),
+    ("frame_no_time", pk({"t": "frame", "v": 1, "id": 5, "slot": 0}), "missing_field", 5, "frame",
+     "frame without time"),
+    ("release_not_list", pk({"t": "release", "v": 1, "id": 5, "slots": 1}), "bad_field", 5,
+     "release", "slots is not an array"),
+    ("oversize", pk({"t": "ping", "v": 1, "id": 5, "time": 1.0, "pad": "x" * 70000}), "too_large", 0,
+     "", "over the 64 KiB control-message limit"),
+]
+
+
+def main() -> None:
+    for old in list(HERE.glob("*.msgpack")) + list(HERE.glob("*.json")) + list((HERE / "invalid").glob("*")):
+        old.unlink()
+    index = []
+    for name, direction, msg, what in VALID:
+        (HERE / f"{name}.msgpack").write_bytes(pk(msg))
+        meaning = {k: ({"$bin": v.hex()} if isinstance(v, bytes) else v) for k, v in msg.items()}
+        (HERE / f"{name}.json").write_text(json.dumps(
+            {"name": name, "sender": direction, "what": what, "message": meaning}, indent=2) + "\n")
+        index.append(name)
+    inv = HERE / "invalid"
+    inv.mkdir(exist_ok=True)
+    cases = []
+    for name, data, code, rid, ref, what in INVALID:
+        (inv / f"{name}.bin").write_bytes(data)
+        cases.append({"name": name, "file": f"{name}.bin", "sender": "client", "code": code,
+                      "id": rid, "ref": ref, "what": what})
+    (inv / "cases.json").write_text(json.dumps(cases, indent=2) + "\n")
+    print(f"wrote {len(index)} valid and {len(cases)} invalid vectors")
+
+
+if __name__ == "__main__":
+    main()
