@@ -7,6 +7,7 @@ finished frames. Every public method is safe to call from any thread.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
@@ -120,10 +121,8 @@ class RuntimeClient:
 
     def close(self) -> None:
         if self._connected and not self._gone and not self._stop.is_set():
-            try:
+            with contextlib.suppress(RuntimeGone, RuntimeReplyError, TimeoutError):
                 self.request("bye", timeout=1.0)
-            except (RuntimeGone, RuntimeReplyError, TimeoutError):
-                pass
         self._stop.set()
         if self._connected:
             self._io.join(2.0)

@@ -104,10 +104,7 @@ def to_tensor(pixels: np.ndarray, spec: RingSpec, device: torch.device | str = "
         rgb = t[..., :3].float() / 255.0
         if spec.format == "bgra8":
             rgb = rgb.flip(-1)
-    if spec.color == "linear":
-        rgb = linear_to_srgb(rgb)
-    else:
-        rgb = rgb.clamp(0.0, 1.0)
+    rgb = linear_to_srgb(rgb) if spec.color == "linear" else rgb.clamp(0.0, 1.0)
     return rgb.permute(2, 0, 1).unsqueeze(0).contiguous()
 
 

@@ -8,6 +8,7 @@ reply to that client alone.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import queue
@@ -160,7 +161,7 @@ class RuntimeServer:
         if self._closed:
             return
         self._closed = True
-        for identity, session in list(self.sessions.items()):
+        for identity in list(self.sessions):
             self._send_now(identity, protocol.make("bye", 0, reason="runtime shutting down"))
             self._close_session(identity, "closing")
         for session in list(self.sessions.values()):
@@ -191,10 +192,9 @@ class RuntimeServer:
                 identity, payload = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            try:
+            # a peer gone or its queue full: drop the reply; the heartbeat reaper will notice
+            with contextlib.suppress(zmq.ZMQError):
                 self._router.send_multipart([identity, payload], zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass  # peer gone or its queue full: the heartbeat reaper will notice
 
     # --- receiving -------------------------------------------------------------------
 
@@ -229,7 +229,8 @@ class RuntimeServer:
         except Exception as exc:  # a bug must not take the runtime down
             traceback.print_exc()
             rid = obj.get("id", 0) if isinstance(obj, dict) else 0
-            rid = rid if isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= protocol.MAX_ID else 0
+            if not (isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= protocol.MAX_ID):
+                rid = 0
             self._send(identity, protocol.make("error", rid, code=ErrorCode.INTERNAL.value,
                                                message=f"internal error: {exc}", ref=""))
 

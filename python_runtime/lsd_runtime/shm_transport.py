@@ -8,6 +8,7 @@ OS frees when the last handle closes.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import sys
@@ -56,10 +57,8 @@ class ShmSlot:
         """Remove the name (owner only); mappings stay valid until closed."""
         if self.owner and not self._unlinked and _posixshmem is not None:
             self._unlinked = True
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 _posixshmem.shm_unlink(self.name)
-            except FileNotFoundError:
-                pass
 
     def close(self) -> None:
         """Unmap; the owner also unlinks the name."""
@@ -67,10 +66,9 @@ class ShmSlot:
         if self._map is None:
             return
         self.buffer.release()
-        try:
+        # a numpy view still alive keeps the mapping; it goes when the view does
+        with contextlib.suppress(BufferError):
             self._map.close()
-        except BufferError:  # a numpy view still alive; the mapping goes with it
-            pass
         self._map = None
 
     def __enter__(self) -> ShmSlot:

@@ -73,5 +73,5 @@ class Backend(ABC):
     def style_name(self) -> str:
         return ""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Free what the backend holds (GPU memory, threads)."""
