@@ -287,14 +287,8 @@ class RuntimeClient:
 
     def _finish(self, msg: dict[str, Any]) -> FrameResult:
         fid = msg["id"]
-        with self._lock:
-            slot_time = self._submitted.pop(fid, None)
-            if slot_time is not None:
-                self._free_inputs.add(msg["in_slot"])
-                self._slot_free.notify_all()
-        rtt = (time.perf_counter() - slot_time[1]) * 1e3 if slot_time else 0.0
         if msg["t"] == "dropped":
-            return FrameResult(fid, None, dropped=msg["reason"], round_trip_ms=rtt)
+            return FrameResult(fid, None, dropped=msg["reason"], round_trip_ms=self._since(msg))
         out = self.output_spec
         j = msg["slot"]
         if self.transport == "inline":
@@ -305,7 +299,12 @@ class RuntimeClient:
         with self._lock:
             self._to_release.append(j)
         return FrameResult(fid, image, timings=msg["timings"], time=msg["time"],
-                           round_trip_ms=(time.perf_counter() - slot_time[1]) * 1e3 if slot_time else 0.0)
+                           round_trip_ms=self._since(msg))
+
+    @staticmethod
+    def _since(msg: dict[str, Any]) -> float:
+        sent = msg.get("_submitted_at")
+        return (time.perf_counter() - sent) * 1e3 if sent else 0.0
 
     def release_outputs(self) -> None:
         """Hand back held output slots now instead of with the next frame."""
@@ -377,6 +376,12 @@ class RuntimeClient:
             sock.send(protocol.pack("pong", rid, time=msg["time"]))
             return True
         if t in ("frame_done", "dropped"):
+            with self._lock:  # the input slot is free again as soon as the answer arrives
+                submitted = self._submitted.pop(rid, None)
+                if submitted is not None:
+                    self._free_inputs.add(msg["in_slot"])
+                    msg["_submitted_at"] = submitted[1]
+                    self._slot_free.notify_all()
             self._results.put(msg)
             return False
         with self._lock:

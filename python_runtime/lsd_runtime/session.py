@@ -236,28 +236,34 @@ class Session:
 
     def _run(self) -> None:
         try:
+            follow_up: tuple[PendingFrame, tuple[Binding, int] | None] | None = None
             while True:
                 command = None
-                job: tuple[Binding, int] | None = None
-                with self._lock:
-                    while not (self._closing or self._commands or self._pending):
-                        self._wake.wait()
-                    if self._closing:
-                        return
-                    if self._commands:
-                        command = self._commands.popleft()
-                    else:
-                        frame, self._pending = self._pending, None
-                        assert frame is not None
-                        job = self._begin(frame)
+                if follow_up is not None:
+                    (frame, job), follow_up = follow_up, None
+                else:
+                    with self._lock:
+                        while not (self._closing or self._commands or self._pending):
+                            self._wake.wait()
+                        if self._closing:
+                            return
+                        if self._commands:
+                            command = self._commands.popleft()
+                        else:
+                            frame, job = self._take_pending()
                 if command is not None:
                     self._apply_style(*command)
                 elif job is None:
                     self.reply("dropped", frame.frame_id, in_slot=frame.slot, reason="no_output_slot")
                 else:
-                    self._process(frame, *job)
+                    follow_up = self._process(frame, *job)
         finally:
             self.backend.close()
+
+    def _take_pending(self) -> tuple[PendingFrame, tuple[Binding, int] | None]:
+        frame, self._pending = self._pending, None
+        assert frame is not None
+        return frame, self._begin(frame)
 
     def _begin(self, frame: PendingFrame) -> tuple[Binding, int] | None:
         """Reserve an output slot for ``frame`` (lock held); None: dropped, no free slot."""
@@ -299,7 +305,9 @@ class Session:
         self.count_error()
         self.reply("error", request_id, code=code.value, message=message, ref=ref)
 
-    def _process(self, frame: PendingFrame, b: Binding, out_slot: int) -> None:
+    def _process(self, frame: PendingFrame, b: Binding, out_slot: int
+                 ) -> tuple[PendingFrame, tuple[Binding, int] | None] | None:
+        """Run one frame; returns the queued frame, already in flight, if there is one."""
         started = time.perf_counter()
         error = ""
         try:
@@ -311,6 +319,7 @@ class Session:
         done = time.perf_counter()
         timings = {}
         reply: dict[str, Any] | None = None
+        follow_up = None
         with self._lock:
             b.busy = False
             if b.retired:  # re-bound or closing while we worked
@@ -336,6 +345,11 @@ class Session:
                 data = bytes(b.outputs.buffers[out_slot]) if b.transport == "inline" else None
                 reply = protocol.make("frame_done", frame.frame_id, slot=out_slot, in_slot=frame.slot,
                                       time=frame.time, timings=timings, data=data)
+            # the queued frame goes in flight before this reply leaves, so a client that
+            # answers the reply with a new frame queues behind it instead of replacing it
+            if self._pending is not None and not self._commands and not self._closing:
+                follow_up = self._take_pending()
         self._send(self.identity, reply)
         if error:
             self._error(ErrorCode.INTERNAL, error, "frame", frame.frame_id)
+        return follow_up
