@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import torch
 
 from lsd_runtime.client import RuntimeClient
 from lsd_runtime.testing import RuntimeProcess
+
+# the in-process references run with the runtime's default of one CPU thread, so both sides
+# split every op the same way and the comparisons can be exact
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

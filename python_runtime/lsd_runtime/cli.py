@@ -33,6 +33,9 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heartbeat-ms", type=int, default=500, help="client heartbeat interval (ms)")
     p.add_argument("--timeout-ms", type=int, default=2000, help="drop a silent client after this (ms)")
     p.add_argument("--max-sessions", type=int, default=16, help="sessions served at once")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for the backends (default 1: each session runs on one core "
+                        "and leaves the rest to the game; 0 = torch's default)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a non-loopback --endpoint (only on a network you trust)")
 
@@ -47,6 +50,7 @@ def _add_apply(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="rgba8", choices=["rgba8", "bgra8", "rgba16f"])
     p.add_argument("--input", type=Path, required=True, help="raw input frame")
     p.add_argument("--output", type=Path, required=True, help="where to write the raw result")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads, as for serve (default 1)")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -127,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServerConfig(endpoint=args.endpoint, state_dir=args.state_dir or default_state_dir(),
                           heartbeat_ms=args.heartbeat_ms, timeout_ms=args.timeout_ms,
                           max_sessions=args.max_sessions, device=args.device,
-                          allow_remote=args.allow_remote)
+                          allow_remote=args.allow_remote, threads=args.threads)
     print(f"lsd-runtime {__version__}: starting on {config.endpoint} (state {config.state_dir})", flush=True)
     serve(config)
     print("lsd-runtime: stopped", flush=True)
@@ -135,9 +139,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    import torch
+
     from .backends import StyleRequest, create_backend
     from .frame_pipeline import FramePipeline
     from .pixel_formats import RingSpec
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     spec = RingSpec(args.width, args.height, args.format)
     raw = args.input.read_bytes()

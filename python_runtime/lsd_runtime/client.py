@@ -50,7 +50,7 @@ class FrameResult:
     dropped: str = ""  # the drop reason, "" for a finished frame
     timings: dict[str, float] = field(default_factory=dict)
     time: float = 0.0
-    round_trip_ms: float = 0.0
+    round_trip_ms: float = 0.0  # submit → answer received by the client's I/O thread
 
 
 @dataclass
@@ -273,6 +273,21 @@ class RuntimeClient:
             raise RuntimeGone(item["reason"])
         return self._finish(item)
 
+    def poll_results(self) -> list[FrameResult]:
+        """Every result that has arrived, without waiting (an engine calls this each tick)."""
+        out = []
+        while True:
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                return out
+            if isinstance(item, FrameResult):
+                out.append(item)
+            elif item["t"] == "gone":
+                raise RuntimeGone(item["reason"])
+            else:
+                out.append(self._finish(item))
+
     def process(self, image: np.ndarray, timeout: float | None = None) -> np.ndarray:
         """Submit one frame and wait for its restyled image (sequential use)."""
         fid = self.submit(image, wait=self.timeout if timeout is None else timeout)
@@ -303,8 +318,9 @@ class RuntimeClient:
 
     @staticmethod
     def _since(msg: dict[str, Any]) -> float:
+        """Submit → answer arrived (the bridge's round trip, not when the caller looked)."""
         sent = msg.get("_submitted_at")
-        return (time.perf_counter() - sent) * 1e3 if sent else 0.0
+        return (msg["_arrived_at"] - sent) * 1e3 if sent else 0.0
 
     def release_outputs(self) -> None:
         """Hand back held output slots now instead of with the next frame."""
@@ -378,6 +394,7 @@ class RuntimeClient:
         if t in ("frame_done", "dropped"):
             with self._lock:  # the input slot is free again as soon as the answer arrives
                 submitted = self._submitted.pop(rid, None)
+                msg["_arrived_at"] = time.perf_counter()
                 if submitted is not None:
                     self._free_inputs.add(msg["in_slot"])
                     msg["_submitted_at"] = submitted[1]

@@ -46,6 +46,7 @@ class ServerConfig:
     device: str = "cpu"
     allow_remote: bool = False
     token: str | None = None
+    threads: int = 1  # torch CPU threads; 0 keeps torch's default
 
 
 def supported_transports() -> list[str]:
@@ -316,6 +317,10 @@ class RuntimeServer:
 
 
 def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
+    if config.threads > 0:
+        # CPU backends run single-threaded per session by default: the game keeps its cores,
+        # sessions run in parallel, and small frames avoid thread hand-off stalls
+        torch.set_num_threads(config.threads)
     server = RuntimeServer(config)
     server.publish()
     if threading.current_thread() is threading.main_thread():
