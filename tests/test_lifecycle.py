@@ -143,3 +143,24 @@ def test_state_file_is_owner_only():
         path = "/dev/shm/" + bound["input"]["names"][0].lstrip("/")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         client.close()
+
+
+def test_curve_encrypted_runtime_needs_its_server_key():
+    with RuntimeProcess(args=["--curve"]) as rt:
+        assert len(rt.server_key) == 40
+        with RuntimeClient(state_dir=rt.state_dir) as client:  # the key comes from runtime.json
+            client.bind(64, 64)
+            image = render(2, 64, 64)
+            client.set_style(style="identity")
+            assert np.array_equal(client.process(image), image)
+        plain = RuntimeClient(rt.endpoint, rt.token, timeout=1.0)
+        with pytest.raises(TimeoutError):  # no handshake without the key: nothing gets through
+            plain.connect()
+        plain.close()
+
+
+def test_non_loopback_endpoint_is_refused_without_allow_remote():
+    proc = subprocess.run([sys.executable, "-m", "lsd_runtime", "serve", "--endpoint", "tcp://0.0.0.0:0",
+                           "--state-dir", "/tmp/lsd-refuse-test"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "refusing to listen on '0.0.0.0'" in proc.stderr and "--allow-remote" in proc.stderr

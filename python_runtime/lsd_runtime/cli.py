@@ -37,7 +37,9 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
                    help="torch CPU threads for the backends (default 1: each session runs on one core "
                         "and leaves the rest to the game; 0 = torch's default)")
     p.add_argument("--allow-remote", action="store_true",
-                   help="allow a non-loopback --endpoint (only on a network you trust)")
+                   help="allow a non-loopback --endpoint; the link is then encrypted and authenticated "
+                        "with CURVE (clients take the server key from runtime.json)")
+    p.add_argument("--curve", action="store_true", help="use CURVE encryption on a loopback endpoint too")
 
 
 def _add_apply(sub: argparse._SubParsersAction) -> None:
@@ -131,7 +133,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServerConfig(endpoint=args.endpoint, state_dir=args.state_dir or default_state_dir(),
                           heartbeat_ms=args.heartbeat_ms, timeout_ms=args.timeout_ms,
                           max_sessions=args.max_sessions, device=args.device,
-                          allow_remote=args.allow_remote, threads=args.threads)
+                          allow_remote=args.allow_remote, threads=args.threads,
+                          curve=args.curve)
     print(f"lsd-runtime {__version__}: starting on {config.endpoint} (state {config.state_dir})", flush=True)
     serve(config)
     print("lsd-runtime: stopped", flush=True)

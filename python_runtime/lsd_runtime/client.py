@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -70,10 +71,13 @@ class _Ring:
 class RuntimeClient:
     def __init__(self, endpoint: str | None = None, token: str | None = None, *,
                  state_dir: Path | str | None = None, name: str = f"python/{__version__}",
-                 transports: tuple[str, ...] = ("shm", "inline"), timeout: float = 10.0):
+                 transports: tuple[str, ...] = ("shm", "inline"), timeout: float = 10.0,
+                 server_key: str = ""):
         if endpoint is None or token is None:
             info = read_state(Path(state_dir) if state_dir else None)
             endpoint, token = endpoint or info.endpoint, token or info.token
+            server_key = server_key or info.server_key
+        self._server_key = server_key
         self.endpoint = endpoint
         self._token = token
         self._name = name
@@ -347,11 +351,17 @@ class RuntimeClient:
     def _io_loop(self) -> None:
         sock = self._ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        if self._server_key:  # the runtime encrypts (remote endpoint or --curve)
+            public, secret = zmq.curve_keypair()
+            sock.curve_serverkey = self._server_key.encode()
+            sock.curve_publickey = public
+            sock.curve_secretkey = secret
         sock.connect(self.endpoint)
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(self._wake_rx, zmq.POLLIN)
         last_sent = last_heard = time.monotonic()
+        backlog: deque[bytes] = deque()
         try:
             while not self._stop.is_set():
                 events = dict(poller.poll(20))
@@ -359,11 +369,16 @@ class RuntimeClient:
                     while self._wake_rx.poll(0):
                         self._wake_rx.recv()
                 while True:
-                    try:
-                        payload = self._outq.get_nowait()
-                    except queue.Empty:
+                    if not backlog:
+                        try:
+                            backlog.append(self._outq.get_nowait())
+                        except queue.Empty:
+                            break
+                    try:  # never block: a peer that is not there must not freeze this thread
+                        sock.send(backlog[0], zmq.NOBLOCK)
+                    except zmq.Again:
                         break
-                    sock.send(payload)
+                    backlog.popleft()
                     last_sent = time.monotonic()
                 if sock in events:
                     while sock.poll(0):
@@ -372,8 +387,8 @@ class RuntimeClient:
                         if self._on_message(reply, sock):
                             last_sent = time.monotonic()
                 now = time.monotonic()
-                if self.welcome and now - last_sent > self.heartbeat_s:
-                    sock.send(protocol.pack("ping", next(self._ids), time=time.time()))
+                if self.welcome and now - last_sent > self.heartbeat_s and not backlog:
+                    backlog.append(protocol.pack("ping", next(self._ids), time=time.time()))
                     last_sent = now
                 if self.welcome and now - last_heard > self.runtime_timeout_s + self.heartbeat_s:
                     self._go(f"the runtime at {self.endpoint} stopped answering")
@@ -389,7 +404,8 @@ class RuntimeClient:
             return False
         t, rid = msg["t"], msg["id"]
         if t == "ping":
-            sock.send(protocol.pack("pong", rid, time=msg["time"]))
+            with contextlib.suppress(zmq.Again):
+                sock.send(protocol.pack("pong", rid, time=msg["time"]), zmq.NOBLOCK)
             return True
         if t in ("frame_done", "dropped"):
             with self._lock:  # the input slot is free again as soon as the answer arrives

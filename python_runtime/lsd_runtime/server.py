@@ -47,23 +47,28 @@ class ServerConfig:
     allow_remote: bool = False
     token: str | None = None
     threads: int = 1  # torch CPU threads; 0 keeps torch's default
+    curve: bool = False  # encrypt with CURVE (always on for non-loopback endpoints)
 
 
 def supported_transports() -> list[str]:
     return ["shm", "inline"]
 
 
-def check_endpoint(endpoint: str, allow_remote: bool) -> None:
+def check_endpoint(endpoint: str, allow_remote: bool) -> bool:
+    """Validate an endpoint; returns True when it is reachable from other machines."""
     if endpoint.startswith("ipc://"):
         if os.name == "nt":
             raise ValueError("ipc:// endpoints are not available on Windows; use tcp://127.0.0.1:PORT")
-        return
+        return False
     if not endpoint.startswith("tcp://"):
         raise ValueError(f"endpoint '{endpoint}' must start with tcp:// or ipc://")
     host = endpoint[len("tcp://"):].rsplit(":", 1)[0]
-    if host not in LOOPBACK_HOSTS and not allow_remote:
+    if host in LOOPBACK_HOSTS:
+        return False
+    if not allow_remote:
         raise ValueError(f"refusing to listen on '{host}': only loopback addresses are allowed "
-                         "unless --allow-remote is given")
+                         "unless --allow-remote is given (the link is then encrypted with CURVE)")
+    return True
 
 
 class ProcessWatch:
@@ -89,7 +94,7 @@ class ProcessWatch:
 
 class RuntimeServer:
     def __init__(self, config: ServerConfig):
-        check_endpoint(config.endpoint, config.allow_remote)
+        remote = check_endpoint(config.endpoint, config.allow_remote)
         self.config = config
         self.token = config.token or new_token()
         self.device = torch.device(config.device)
@@ -98,6 +103,15 @@ class RuntimeServer:
         self._router.setsockopt(zmq.LINGER, 0)
         self._router.setsockopt(zmq.SNDHWM, 10000)
         self._router.setsockopt(zmq.RCVHWM, 10000)
+        self.server_key = ""
+        if remote or config.curve:
+            if not zmq.has("curve"):
+                raise ValueError("this libzmq has no CURVE support; a remote endpoint needs it")
+            public, secret = zmq.curve_keypair()
+            self._router.curve_secretkey = secret
+            self._router.curve_publickey = public
+            self._router.curve_server = True
+            self.server_key = public.decode()
         self._router.bind(config.endpoint)
         self.endpoint = self._router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self._wake_addr = f"inproc://lsd-wake-{id(self)}"
@@ -119,7 +133,7 @@ class RuntimeServer:
 
     def publish(self) -> Path:
         """Write the state file that clients discover the endpoint and token from."""
-        info = RuntimeInfo(self.endpoint, self.token, os.getpid(), __version__)
+        info = RuntimeInfo(self.endpoint, self.token, os.getpid(), __version__, self.server_key)
         self.state_path = write_state(self.config.state_dir, info)
         return self.state_path
 

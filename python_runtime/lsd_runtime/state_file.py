@@ -26,6 +26,7 @@ class RuntimeInfo:
     token: str
     pid: int
     version: str
+    server_key: str = ""  # Z85 CURVE public key when the runtime encrypts its endpoint
 
 
 def write_state(state_dir: Path, info: RuntimeInfo) -> Path:
@@ -45,7 +46,8 @@ def read_state(state_dir: Path | None = None) -> RuntimeInfo:
     try:
         data = json.loads(path.read_text())
         return RuntimeInfo(endpoint=data["endpoint"], token=data["token"], pid=int(data["pid"]),
-                           version=str(data.get("version", "")))
+                           version=str(data.get("version", "")),
+                           server_key=str(data.get("server_key", "")))
     except FileNotFoundError:
         raise FileNotFoundError(f"no runtime state at {path}: is `lsd-runtime serve` running?") from None
     except (ValueError, KeyError, TypeError) as exc:

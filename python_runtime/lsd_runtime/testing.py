@@ -30,6 +30,7 @@ class RuntimeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.endpoint = ""
         self.token = ""
+        self.server_key = ""
         self.log_path = self.state_dir / "runtime.log"
 
     def start(self) -> RuntimeProcess:
@@ -48,7 +49,7 @@ class RuntimeProcess:
             if state.exists():
                 info = read_state(self.state_dir)
                 if info.pid == self.proc.pid:
-                    self.endpoint, self.token = info.endpoint, info.token
+                    self.endpoint, self.token, self.server_key = info.endpoint, info.token, info.server_key
                     return self
             time.sleep(0.05)
         self.stop()
