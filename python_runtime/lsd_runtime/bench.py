@@ -53,7 +53,8 @@ def measure(client: RuntimeClient, image: np.ndarray, frames: int, warmup: int, 
     rtts = []
     runtime_total = []
     t_seq = time.perf_counter()
-    for _ in tqdm(range(frames), desc=f"{label} seq", unit="frame", leave=False):
+    for _ in tqdm(range(frames), desc=f"{label} seq", unit="frame", leave=False,
+                  disable=None):
         t0 = time.perf_counter()
         fid = client.submit(image, wait=10)
         result = client.receive(10)
@@ -64,7 +65,8 @@ def measure(client: RuntimeClient, image: np.ndarray, frames: int, warmup: int, 
     done = 0
     outstanding = 0
     t_stream = time.perf_counter()
-    for _ in tqdm(range(frames), desc=f"{label} stream", unit="frame", leave=False):
+    for _ in tqdm(range(frames), desc=f"{label} stream", unit="frame", leave=False,
+                  disable=None):
         if client.submit(image, wait=10) is not None:
             outstanding += 1
         if outstanding >= 2:
@@ -88,7 +90,7 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"lsd-runtime bench: {', '.join(transports)} at {args.sizes}, {args.format}, identity effect, "
           f"{args.frames} timed frames each")
     with RuntimeProcess() as runtime:
-        for width, height in tqdm(sizes, desc="sizes", unit="size"):
+        for width, height in tqdm(sizes, desc="sizes", unit="size", disable=None):
             rng = np.random.default_rng(width * height)
             image = as_format(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), args.format)
             for transport in transports:

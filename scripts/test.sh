@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to every test: system packages, Python packages, lint,
+# the Python suite (real runtime processes, sockets and shared memory) and the native
+# client's ctest suites (normal and sanitizer builds).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+APT_PACKAGES=(cmake g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgtest-dev nlohmann-json3-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+LSD_EXTRAS="${LSD_EXTRAS:-dev}" bash "$ROOT/scripts/setup.sh"
+PY="${PYTHON:-python3}"
+echo "test: ruff"
+"$PY" -m ruff check .
+echo "test: pytest"
+"$PY" -m pytest -q -p no:cacheprovider "$@"
+if [ -x shared_protocol/native/run_tests.sh ]; then
+  echo "test: native client (ctest)"
+  shared_protocol/native/run_tests.sh
+fi
