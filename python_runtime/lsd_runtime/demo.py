@@ -70,8 +70,9 @@ def stream(client: RuntimeClient, args: argparse.Namespace, styles: list[str]) -
             log.submitted += 1
             log.sent[fid] = (tick, style)
         results: list[FrameResult] = client.poll_results()
-        if tick == args.frames - 1:  # let the last frame land before the end
-            results += [client.receive(10)]
+        if tick == args.frames - 1:  # let the frames still in flight land before the end
+            answered = len(log.timings) + log.dropped + len(results)
+            results += [client.receive(10) for _ in range(log.submitted - answered)]
         for result in results:
             if result.image is None:
                 log.dropped += 1
