@@ -40,6 +40,20 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
                    help="allow a non-loopback --endpoint; the link is then encrypted and authenticated "
                         "with CURVE (clients take the server key from runtime.json)")
     p.add_argument("--curve", action="store_true", help="use CURVE encryption on a loopback endpoint too")
+    d = p.add_argument_group("diffusion backend defaults (a session's set_style overrides them)")
+    d.add_argument("--model", default="sd-turbo",
+                   help="sd-turbo, sdxl-turbo, sd15-lcm or a local diffusers folder (default %(default)s)")
+    d.add_argument("--steps", type=int, default=1, help="denoising steps in the stream batch (1-8)")
+    d.add_argument("--feedback", type=float, default=0.0,
+                   help="latent feedback against flicker, 0..1 (default %(default)s)")
+    d.add_argument("--similarity-threshold", type=float, default=0.0,
+                   help="skip frames this similar to the last one (0 = off; 0.98 is a useful value)")
+    d.add_argument("--long-side", type=int, default=512, help="model resolution's long side")
+    d.add_argument("--full-vae", action="store_true", help="use the model's own VAE, not the tiny one")
+    d.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA)")
+    d.add_argument("--cuda-graph", action="store_true", help="capture the UNet call in a CUDA graph (CUDA)")
+    d.add_argument("--hf-cache", type=Path, default=None,
+                   help="Hugging Face cache folder to read models from")
 
 
 def _add_apply(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +85,18 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                    help="the engine texture format the client sends")
 
 
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the diffusion models known by name, or download one",
+                       description="Models load offline from a local folder or the Hugging Face cache; "
+                                   "`models pull NAME` downloads one (with progress) on a machine with "
+                                   "network access.")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION")
+    msub.add_parser("list", help="known models and whether they are available offline")
+    pull = msub.add_parser("pull", help="download a model and its tiny VAE into the Hugging Face cache")
+    pull.add_argument("name", help="sd-turbo, sdxl-turbo, sd15-lcm, taesd, or a hub repo id")
+    pull.add_argument("--hf-cache", type=Path, default=None)
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="round-trip latency and FPS of the bridge",
                        description="Measure frame round trips through a real runtime process: shm slots "
@@ -83,6 +109,17 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--format", default="rgba8", choices=["rgba8", "bgra8", "rgba16f"])
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    d = p.add_argument_group("diffusion backend (--backend diffusion)")
+    d.add_argument("--backend", default="effects", choices=["effects", "diffusion"],
+                   help="effects: the bridge round trip (default); diffusion: the stream pipeline's stages")
+    d.add_argument("--random-weights", metavar="MODEL", default=None,
+                   help="build MODEL's full-size architecture with random weights (no download)")
+    d.add_argument("--model", default=None, help="a model available offline (instead of --random-weights)")
+    d.add_argument("--width", type=int, default=512)
+    d.add_argument("--height", type=int, default=512)
+    d.add_argument("--device", default="cpu")
+    d.add_argument("--steps", type=int, default=1)
+    d.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_demo(sub)
     _add_bench(sub)
+    _add_models(sub)
     sub.add_parser("doctor", help="what this machine can use: CUDA, transports, backends, versions")
     _add_apply(sub)
     return parser
@@ -113,8 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run_demo
             return run_demo(args)
         if args.command == "bench":
+            if args.backend == "diffusion":
+                return _bench_diffusion(args)
             from .bench import run_bench
             return run_bench(args)
+        if args.command == "models":
+            return _models(args, parser)
         if args.command == "doctor":
             from .doctor import run_doctor
             return run_doctor()
@@ -135,6 +177,13 @@ def _serve(args: argparse.Namespace) -> int:
                           max_sessions=args.max_sessions, device=args.device,
                           allow_remote=args.allow_remote, threads=args.threads,
                           curve=args.curve)
+    from .diffusion import DiffusionConfig, set_default_config
+
+    set_default_config(DiffusionConfig(
+        model=args.model, steps=args.steps, feedback=args.feedback,
+        similarity_threshold=args.similarity_threshold, long_side=args.long_side,
+        tiny_vae=not args.full_vae, compile=args.compile, cuda_graph=args.cuda_graph,
+        cache_dir=args.hf_cache))
     print(f"lsd-runtime {__version__}: starting on {config.endpoint} (state {config.state_dir})", flush=True)
     serve(config)
     print("lsd-runtime: stopped", flush=True)
@@ -162,4 +211,44 @@ def _apply(args: argparse.Namespace) -> int:
     out = bytearray(spec.size)
     pipeline.run(backend, raw, out)
     args.output.write_bytes(bytes(out))
+    return 0
+
+
+def _models(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .diffusion import CATALOG, ModelNotFoundError, pull, resolve_model
+
+    if args.models_command == "pull":
+        paths = pull(args.name, cache_dir=args.hf_cache)
+        print("\n".join(f"ready: {p}" for p in paths))
+        return 0
+    if args.models_command == "list":
+        for name, spec in CATALOG.items():
+            try:
+                where = str(resolve_model(name).path)
+            except ModelNotFoundError:
+                where = f"not downloaded (lsd-runtime models pull {name})"
+            except ImportError as exc:
+                where = f"needs the diffusion extra: pip install 'lsd-bridge[diffusion]' ({exc})"
+            print(f"{name:<12} {spec.repo_id:<48} {where}")
+        return 0
+    parser.parse_args(["models", "--help"])
+    return 0
+
+
+def _bench_diffusion(args: argparse.Namespace) -> int:
+    import json
+
+    from .diffusion import DiffusionConfig, run_diffusion_bench
+
+    model = args.random_weights or args.model
+    if model is None:
+        raise ValueError("--backend diffusion needs --random-weights MODEL or --model MODEL")
+    result = run_diffusion_bench(model=model, random_weights=args.random_weights is not None,
+                                 width=args.width, height=args.height, frames=args.frames,
+                                 device=args.device, compile=args.compile, steps=args.steps,
+                                 config=DiffusionConfig(long_side=max(args.width, args.height)))
+    text = json.dumps(result, indent=2, default=str)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
     return 0

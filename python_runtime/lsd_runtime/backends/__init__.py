@@ -16,9 +16,12 @@ __all__ = ["Backend", "StyleError", "StyleRequest", "StyleResult", "available_ba
 # name -> "module:Class" (relative to this package) or a factory
 _REGISTRY: dict[str, str | Callable[[torch.device], Backend]] = {
     "effects": ".effects:EffectsBackend",
+    "diffusion": ".diffusion:DiffusionBackend",
 }
 # what each optional backend needs importable before it is offered
-_REQUIRES: dict[str, tuple[str, ...]] = {}
+_REQUIRES: dict[str, tuple[str, ...]] = {
+    "diffusion": ("diffusers", "transformers"),
+}
 
 
 def register_backend(name: str, target: str | Callable[[torch.device], Backend],

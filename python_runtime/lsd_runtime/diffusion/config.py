@@ -55,3 +55,16 @@ STYLE_PARAMS: dict[str, type] = {
     "fixed_noise": bool,
     "long_side": int,
 }
+
+
+_default = DiffusionConfig()
+
+
+def set_default_config(config: DiffusionConfig) -> None:
+    """Process-wide defaults for backends built as ``DiffusionBackend(device)`` (the CLI sets this)."""
+    global _default
+    _default = config
+
+
+def default_config() -> DiffusionConfig:
+    return _default
