@@ -164,3 +164,14 @@ def test_non_loopback_endpoint_is_refused_without_allow_remote():
                            "--state-dir", "/tmp/lsd-refuse-test"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "refusing to listen on '0.0.0.0'" in proc.stderr and "--allow-remote" in proc.stderr
+
+
+def test_ipc_endpoint_serves_frames(tmp_path):
+    sock_path = tmp_path / "lsd.sock"
+    with RuntimeProcess(endpoint=f"ipc://{sock_path}") as rt:
+        assert rt.endpoint == f"ipc://{sock_path}"
+        with RuntimeClient(state_dir=rt.state_dir) as client:
+            client.bind(64, 48, "bgra8")
+            client.set_style(style="identity")
+            image = render(1, 64, 48)
+            assert np.array_equal(client.process(image), image)

@@ -21,8 +21,10 @@ class RuntimeProcess:
     the state file the runtime writes once it is ready."""
 
     def __init__(self, args: list[str] | None = None, env: dict[str, str] | None = None,
-                 state_dir: Path | None = None, startup_timeout: float = 60.0):
+                 state_dir: Path | None = None, startup_timeout: float = 60.0,
+                 endpoint: str = "tcp://127.0.0.1:0"):
         self.args = list(args or [])
+        self.listen = endpoint
         self.env = env or {}
         self._own_dir = state_dir is None
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="lsd-test-"))
@@ -38,7 +40,7 @@ class RuntimeProcess:
         if state.exists():
             state.unlink()
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
-        cmd = [sys.executable, "-m", "lsd_runtime", "serve", "--endpoint", "tcp://127.0.0.1:0",
+        cmd = [sys.executable, "-m", "lsd_runtime", "serve", "--endpoint", self.listen,
                "--state-dir", str(self.state_dir), *self.args]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
