@@ -176,10 +176,12 @@ class RuntimeServer:
         if self._closed:
             return
         self._closed = True
-        for identity in list(self.sessions):
-            self._send_now(identity, protocol.make("bye", 0, reason="runtime shutting down"))
-            self._close_session(identity, "closing")
-        for session in list(self.sessions.values()):
+        closing = list(self.sessions.values())
+        for session in closing:
+            with contextlib.suppress(zmq.ZMQError):
+                self._send_now(session.identity, protocol.make("bye", 0, reason="runtime shutting down"))
+            self._close_session(session.identity, "closing")
+        for session in closing:  # let workers finish the frame in hand before memory goes
             session.join(2.0)
         self._flush_outbox()
         if self.state_path is not None:
