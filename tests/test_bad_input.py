@@ -182,8 +182,14 @@ def test_session_state_errors(connect, runtime):
                                                        "pitch": 100},
                        output={"width": 64, "height": 64, "format": "rgba8"})
     assert info.value.code == "bad_field" and "pitch 100" in info.value.message
+    with pytest.raises(RuntimeReplyError) as info:
+        client.bind(8192, 8192, "rgba16f", slots=8)
+    assert info.value.code == "bad_field" and "limit is 2048 MiB" in info.value.message
     client.bind(64, 64)
-    assert client.stats()["errors"] == 6
+    with pytest.raises(RuntimeReplyError) as info:
+        client.request("frame", slot=0, time=0.0, flags=6)
+    assert info.value.code == "bad_field" and "flags" in info.value.message
+    assert client.stats()["errors"] == 8
 
 
 def test_no_session_and_no_common_transport(runtime):

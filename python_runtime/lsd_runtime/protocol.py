@@ -30,6 +30,7 @@ MAX_SLOTS = 8
 DEFAULT_SLOTS = 3
 MAX_ID = (1 << 64) - 1
 MAX_LIST = 64
+MAX_BIND_BYTES = 2 << 30  # one session's input and output rings together
 
 FORMATS = {"rgba8": 4, "bgra8": 4, "rgba16f": 8}
 COLOR_SPACES = ("srgb", "linear")

@@ -102,6 +102,11 @@ class Session:
         if ("model_width" in msg) != ("model_height" in msg):
             raise ProtocolError(ErrorCode.BAD_FIELD, "'bind' needs both model_width and model_height, "
                                                      "or neither", "bind", msg["id"])
+        total = in_spec.size * in_spec.slots + out_spec.size * out_spec.slots
+        if total > protocol.MAX_BIND_BYTES:
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"'bind' rings would take {total / 2**20:.0f} MiB; the "
+                                                     f"limit is {protocol.MAX_BIND_BYTES >> 20} MiB (fewer "
+                                                     "slots or a smaller format)", "bind", msg["id"])
         with self._lock:
             if "model_width" in msg:
                 model = (msg["model_width"], msg["model_height"])
@@ -109,12 +114,17 @@ class Session:
                 model = self.backend.model_size(in_spec.width, in_spec.height)
             gen = self._generation + 1
             prefix = f"{self._name_prefix}-g{gen}"
-            inputs = SlotRing(in_spec, transport, prefix + "-in")
             try:
-                outputs = SlotRing(out_spec, transport, prefix + "-out")
-            except BaseException:
-                inputs.close()
-                raise
+                inputs = SlotRing(in_spec, transport, prefix + "-in")
+                try:
+                    outputs = SlotRing(out_spec, transport, prefix + "-out")
+                except BaseException:
+                    inputs.close()
+                    raise
+            except OSError as exc:  # /dev/shm full, limits: the session and runtime go on
+                raise ProtocolError(ErrorCode.INTERNAL, f"could not allocate the slot rings "
+                                                        f"({total / 2**20:.0f} MiB): {exc}", "bind",
+                                    msg["id"]) from None
             pipeline = FramePipeline(in_spec, out_spec, model[0], model[1], self.device)
             self._retire_binding("rebind")
             self._generation = gen
@@ -147,6 +157,11 @@ class Session:
             if slot in b.in_runtime:
                 raise ProtocolError(ErrorCode.BAD_SLOT, f"input slot {slot} still belongs to the runtime "
                                                         "(wait for its frame_done or dropped)", "frame", rid)
+            flags = msg.get("flags", 0)
+            if flags & ~protocol.FLAG_RESET:
+                raise ProtocolError(ErrorCode.BAD_FIELD, f"'frame' field 'flags' is {flags}; only bit 0 "
+                                                         "(reset) is defined, the others must be 0",
+                                    "frame", rid)
             release = msg.get("release") or []
             self._check_release(b, release, "frame", rid)
             if b.transport == "inline":
@@ -163,8 +178,7 @@ class Session:
             self.frames_in += 1
             replaced = self._pending
             b.in_runtime.add(slot)
-            self._pending = PendingFrame(rid, slot, float(msg["time"]), msg.get("flags", 0),
-                                         time.perf_counter())
+            self._pending = PendingFrame(rid, slot, float(msg["time"]), flags, time.perf_counter())
             if replaced is not None:
                 b.in_runtime.discard(replaced.slot)
                 self.frames_dropped += 1
