@@ -1,0 +1,34 @@
+# Unity native-plugin glue, compiled into the same shared library as the client.
+# The lead includes this from shared_protocol/native/CMakeLists.txt after add_library(lsd_bridge ...):
+#
+#   option(LSD_WITH_UNITY_GLUE "Add the Unity native-plugin entry points to lsd_bridge" OFF)
+#   if(LSD_WITH_UNITY_GLUE)
+#     include(${CMAKE_CURRENT_SOURCE_DIR}/unity/unity_glue.cmake)
+#   endif()
+#
+# Optional: -DLSD_UNITY_PLUGIN_API_DIR=<Unity install>/Editor/Data/PluginAPI compiles against
+# Unity's own IUnityInterface.h / IUnityGraphics.h instead of our declarations.
+# On Linux/Android, src/exports.map must also export UnityPluginLoad and UnityPluginUnload
+# (it exports lsd_* only today); see unity/README.md.
+
+set(LSD_UNITY_PLUGIN_API_DIR "" CACHE PATH "Unity's PluginAPI folder (optional)")
+set(_lsd_unity_dir ${CMAKE_CURRENT_LIST_DIR})
+
+target_sources(lsd_bridge PRIVATE ${_lsd_unity_dir}/unity_glue.cpp)
+target_include_directories(lsd_bridge PRIVATE ${_lsd_unity_dir})
+if(LSD_UNITY_PLUGIN_API_DIR)
+  target_include_directories(lsd_bridge PRIVATE ${LSD_UNITY_PLUGIN_API_DIR})
+  target_compile_definitions(lsd_bridge PRIVATE LSD_USE_UNITY_HEADERS)
+endif()
+if(WIN32)
+  # d3d11/d3d12 headers come with the Windows SDK; only COM calls on Unity's objects are made
+  # (QueryInterface/GetDesc), so nothing extra is linked.
+endif()
+install(FILES ${_lsd_unity_dir}/lsd_unity.h DESTINATION include/lsd_bridge)
+
+if(LSD_BUILD_TESTS AND UNIX)
+  add_executable(lsd_unity_glue_smoke_test ${_lsd_unity_dir}/unity_glue_smoke_test.cpp ${_lsd_unity_dir}/unity_glue.cpp)
+  target_include_directories(lsd_unity_glue_smoke_test PRIVATE ${_lsd_unity_dir} ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(lsd_unity_glue_smoke_test PRIVATE ${CMAKE_DL_LIBS})
+  add_test(NAME unity_glue_smoke COMMAND lsd_unity_glue_smoke_test)
+endif()
