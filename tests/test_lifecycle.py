@@ -175,3 +175,31 @@ def test_ipc_endpoint_serves_frames(tmp_path):
             client.set_style(style="identity")
             image = render(1, 64, 48)
             assert np.array_equal(client.process(image), image)
+
+
+def test_new_runtime_sweeps_segments_of_a_killed_runtime():
+    with RuntimeProcess() as first:
+        client = RuntimeClient(first.endpoint, first.token)
+        client.connect()
+        bound = client.bind(64, 64)
+        names = bound["input"]["names"] + bound["output"]["names"]
+        first.stop(signal.SIGKILL)
+        assert all(segment_exists(n) for n in names)  # nobody cleaned up
+        client.close()
+        with RuntimeProcess(state_dir=first.state_dir) as second:
+            assert not any(segment_exists(n) for n in names)
+            assert "removed 6 shared-memory segments" in second.log()
+
+
+def test_client_learns_its_session_is_gone_from_no_session():
+    """A runtime restarted on the same endpoint: the old socket reconnects silently."""
+    # a long timeout, so the client waits out the restart instead of giving up on silence
+    with RuntimeProcess(args=["--timeout-ms", "20000"]) as first:
+        endpoint, state_dir = first.endpoint, first.state_dir
+        client = RuntimeClient(first.endpoint, first.token)
+        client.connect()
+        first.stop(signal.SIGKILL)
+        with RuntimeProcess(endpoint=endpoint, state_dir=state_dir), \
+                pytest.raises(RuntimeGone, match="no longer has this session"):
+            client.receive(timeout=15)
+        client.close()

@@ -424,6 +424,9 @@ class RuntimeClient:
             if fut is not None:
                 fut.set_exception(err)
                 return False
+            if msg["code"] == "no_session":  # the runtime restarted: our session is gone
+                self._go(f"the runtime no longer has this session: {msg['message']}")
+                return False
             with self._lock:
                 frame = self._submitted.pop(rid, None) if msg["ref"] == "frame" else None
                 if frame is not None:  # the frame was refused: its slot is ours again

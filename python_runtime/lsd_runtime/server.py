@@ -30,6 +30,7 @@ from .backends import available_backends
 from .backends.effects import EFFECTS
 from .protocol import ErrorCode, ProtocolError
 from .session import Session
+from .shm_transport import ShmSlot, list_segments
 from .state_file import RuntimeInfo, default_state_dir, new_token, remove_state, write_state
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7788"
@@ -254,15 +255,17 @@ class RuntimeServer:
     def _dispatch(self, identity: bytes, session: Session | None, msg: dict[str, Any],
                   data: bytes | None) -> None:
         t, rid = msg["t"], msg["id"]
-        if t == "ping":
-            self._send(identity, protocol.make("pong", rid, time=float(msg["time"])))
-            return
         if t == "hello":
             self._on_hello(identity, session, msg)
             return
         if session is None:
-            raise ProtocolError(ErrorCode.NO_SESSION, f"'{t}' before 'hello': say hello with the token "
-                                                      "first", t, rid)
+            # a ping too: after a runtime restart on the same port ZeroMQ reconnects the old
+            # socket silently, and this is how its client learns the session is gone
+            raise ProtocolError(ErrorCode.NO_SESSION, f"'{t}' without a session: say hello with the "
+                                                      "token first (the runtime may have restarted)", t, rid)
+        if t == "ping":
+            self._send(identity, protocol.make("pong", rid, time=float(msg["time"])))
+            return
         if t == "frame":
             session.on_frame(msg, data)
         elif t == "release":
@@ -332,11 +335,32 @@ class RuntimeServer:
                 self._close_session(identity, "closing")
 
 
+def sweep_stale_segments() -> list[str]:
+    """Unlink slot segments left by runtimes that died without cleaning up (SIGKILL, crash).
+
+    Segment names start with ``lsd-<pid>-``; only those of processes that no longer exist
+    are removed (and only ours can be: they are owner-only).
+    """
+    removed = []
+    for name in list_segments("lsd-"):
+        pid_text = name[len("/lsd-"):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or psutil.pid_exists(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            ShmSlot.unlink_name(name)
+            removed.append(name)
+    return removed
+
+
 def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     if config.threads > 0:
         # CPU backends run single-threaded per session by default: the game keeps its cores,
         # sessions run in parallel, and small frames avoid thread hand-off stalls
         torch.set_num_threads(config.threads)
+    stale = sweep_stale_segments()
+    if stale:
+        print(f"lsd-runtime: removed {len(stale)} shared-memory segments left by runtimes that died",
+              flush=True)
     server = RuntimeServer(config)
     server.publish()
     if threading.current_thread() is threading.main_thread():

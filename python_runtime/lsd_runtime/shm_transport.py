@@ -60,6 +60,12 @@ class ShmSlot:
             with contextlib.suppress(FileNotFoundError):
                 _posixshmem.shm_unlink(self.name)
 
+    @staticmethod
+    def unlink_name(name: str) -> None:
+        """Remove a segment by name without mapping it (POSIX)."""
+        if _posixshmem is not None:
+            _posixshmem.shm_unlink(name)
+
     def close(self) -> None:
         """Unmap; the owner also unlinks the name."""
         self.unlink()
