@@ -1,4 +1,4 @@
-"""``lsd-runtime``: serve, demo, bench, doctor and apply."""
+"""``lsd-runtime``: serve, demo, bench, doctor, apply and run."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ Start here:
   lsd-runtime serve            run the runtime for Unity, Unreal or Python clients
   lsd-runtime doctor           what this machine can use (CUDA, transports, backends)
   lsd-runtime bench            measure the bridge's round trip (shm vs pixels in messages)
+  lsd-runtime run              restyle a video file, webcam or the screen into a file or a window
 """
 
 
@@ -122,6 +123,37 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA)")
 
 
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="restyle a video file, webcam or the screen into a file or a window",
+                       description="Restyle frames from a video file, a webcam (its index) or the screen "
+                                   "through the runtime (in this process, or a running one with "
+                                   "--endpoint/--state-dir) and write them to a video file and/or show "
+                                   "them. Files keep every frame, their size and their frame rate.")
+    p.add_argument("--input", required=True,
+                   help="a video file, a webcam index (0, 1, ...), or screen[:LEFT,TOP,WIDTH,HEIGHT]")
+    p.add_argument("--output", default=None,
+                   help="video file to write (.avi/.mkv: lossless FFV1; .mp4: mp4v)")
+    p.add_argument("--preview", action="store_true", help="show a window (keys: n style, p prompt, q quit)")
+    p.add_argument("--prompt", default=None, help="prompt (effects: words such as 'cartoon' pick the look)")
+    p.add_argument("--style", default=None, help="effects style: toon, sketch, pixel_art, thermal, ...")
+    p.add_argument("--model", default=None,
+                   help="effects style or diffusion model (sd-turbo, sdxl-turbo, a local folder)")
+    p.add_argument("--strength", type=float, default=None, help="0 = input unchanged, 1 = fully restyled")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="diffusion denoising steps (1-8)")
+    p.add_argument("--size", default=None, metavar="WxH",
+                   help="resolution the model works at (output keeps the input's size)")
+    p.add_argument("--frames", type=int, default=None, help="stop after N input frames")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available)")
+    p.add_argument("--endpoint", default=None, help="use a running runtime at this endpoint")
+    p.add_argument("--state-dir", type=Path, default=None, help="use the running runtime described here")
+    p.add_argument("--fallback-effects", action="store_true",
+                   help="use effects when the diffusion model is unavailable (default: an error)")
+    p.add_argument("--every-frame", action="store_true",
+                   help="never skip frames, even from a webcam or the screen")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lsd-runtime", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     sub.add_parser("doctor", help="what this machine can use: CUDA, transports, backends, versions")
     _add_apply(sub)
+    _add_run(sub)
     return parser
 
 
@@ -147,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "apply":
             return _apply(args)
+        if args.command == "run":
+            from .sdk.cli_run import run_command
+            return run_command(args)
         if args.command == "demo":
             from .demo import run_demo
             return run_demo(args)
