@@ -218,3 +218,20 @@ def test_rebind_frees_old_slots_and_serves_the_new_size(connect):
     image = scene_frames(96, 64, "bgra8", 1)[0]
     client.set_style(style="identity")
     assert np.array_equal(client.process(image), image)
+
+
+def test_style_change_waits_for_the_frame_queued_before_it(connect):
+    """set_style applies from the next frame *after* it: a frame queued before it keeps
+    the old style, even though style changes are otherwise handled first."""
+    client = connect()
+    client.bind(1024, 1024, "rgba8")
+    client.set_style(style="watercolour")  # slow at 1024²: the second frame waits in the queue
+    image = as_format(render(0, 1024, 1024), "rgba8")
+    first = client.submit(image)
+    second = client.submit(image)  # queued behind the first
+    client.send("set_style", backend="effects", style="identity")
+    results = {r.frame_id: r for r in (client.receive(60) for _ in range(2))}
+    slow = reference(client.input_spec, client.output_spec, "watercolour", image)
+    assert np.array_equal(results[first].image, slow)
+    assert np.array_equal(results[second].image, slow)
+    assert np.array_equal(client.process(image, timeout=60), image)

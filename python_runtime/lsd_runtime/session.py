@@ -13,7 +13,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -31,6 +31,7 @@ Sender = Callable[[bytes, dict[str, Any]], None]
 
 @dataclass
 class PendingFrame:
+    seq: int  # arrival order among this session's frames and style changes
     frame_id: int
     slot: int
     time: float
@@ -50,6 +51,7 @@ class Binding:
     out_free: set[int] = field(default_factory=set)
     out_held: set[int] = field(default_factory=set)
     in_runtime: set[int] = field(default_factory=set)  # input slots the runtime owns
+    model_fixed: bool = False  # bind named the model size; otherwise it follows the backend
     retired: bool = False
     busy: bool = False  # the worker is using its buffers
 
@@ -71,7 +73,8 @@ class Session:
         self._name_prefix = name_prefix
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._commands: deque[tuple[int, StyleRequest]] = deque()
+        self._commands: deque[tuple[int, int, StyleRequest]] = deque()  # (seq, request id, request)
+        self._seq = 0
         self._pending: PendingFrame | None = None
         self.binding: Binding | None = None
         self._generation = 0
@@ -129,7 +132,8 @@ class Session:
             self._retire_binding("rebind")
             self._generation = gen
             self.binding = Binding(gen, transport, inputs, outputs, pipeline,
-                                   out_free=set(range(out_spec.slots)))
+                                   out_free=set(range(out_spec.slots)),
+                                   model_fixed="model_width" in msg)
         self.reply("bound", msg["id"], transport=transport,
                    input={"names": inputs.names, "size": in_spec.size, "pitch": in_spec.pitch},
                    output={"names": outputs.names, "size": out_spec.size, "pitch": out_spec.pitch},
@@ -140,7 +144,8 @@ class Session:
                                strength=msg.get("strength"), seed=msg.get("seed"),
                                params=msg.get("params") or {})
         with self._lock:
-            self._commands.append((msg["id"], request))
+            self._seq += 1
+            self._commands.append((self._seq, msg["id"], request))
             self._wake.notify()
 
     def on_frame(self, msg: dict[str, Any], data: bytes | None) -> None:
@@ -178,7 +183,8 @@ class Session:
             self.frames_in += 1
             replaced = self._pending
             b.in_runtime.add(slot)
-            self._pending = PendingFrame(rid, slot, float(msg["time"]), flags, time.perf_counter())
+            self._seq += 1
+            self._pending = PendingFrame(self._seq, rid, slot, float(msg["time"]), flags, time.perf_counter())
             if replaced is not None:
                 b.in_runtime.discard(replaced.slot)
                 self.frames_dropped += 1
@@ -261,18 +267,24 @@ class Session:
                             self._wake.wait()
                         if self._closing:
                             return
-                        if self._commands:
-                            command = self._commands.popleft()
-                        else:
+                        if self._frame_is_next():
                             frame, job = self._take_pending()
+                        else:
+                            command = self._commands.popleft()
                 if command is not None:
-                    self._apply_style(*command)
+                    self._apply_style(command[1], command[2])
                 elif job is None:
                     self.reply("dropped", frame.frame_id, in_slot=frame.slot, reason="no_output_slot")
                 else:
                     follow_up = self._process(frame, *job)
         finally:
             self.backend.close()
+
+    def _frame_is_next(self) -> bool:
+        """Whether the queued frame arrived before the first queued style change (lock held)."""
+        if self._pending is None:
+            return False
+        return not self._commands or self._pending.seq < self._commands[0][0]
 
     def _take_pending(self) -> tuple[PendingFrame, tuple[Binding, int] | None]:
         frame, self._pending = self._pending, None
@@ -309,6 +321,12 @@ class Session:
         if backend is not self.backend:
             old, self.backend = self.backend, backend
             old.close()
+            with self._lock:  # a new backend may want another model size (this thread runs frames)
+                b = self.binding
+                if b is not None and not b.model_fixed:
+                    spec = b.pipeline.input_spec
+                    width, height = backend.model_size(spec.width, spec.height)
+                    b.pipeline = replace(b.pipeline, model_width=width, model_height=height)
         self.reply("style_set", request_id, backend=backend.name, style=result.style, matched=result.matched)
 
     def count_error(self) -> None:
@@ -361,7 +379,7 @@ class Session:
                                       time=frame.time, timings=timings, data=data)
             # the queued frame goes in flight before this reply leaves, so a client that
             # answers the reply with a new frame queues behind it instead of replacing it
-            if self._pending is not None and not self._commands and not self._closing:
+            if self._frame_is_next() and not self._closing:
                 follow_up = self._take_pending()
         self._send(self.identity, reply)
         if error:
