@@ -5,7 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-APT_PACKAGES=(cmake g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgtest-dev nlohmann-json3-dev)
+APT_PACKAGES=(cmake g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgtest-dev nlohmann-json3-dev
+              mono-mcs mono-runtime)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,7 +21,7 @@ echo "test: ruff"
 "$PY" -m ruff check .
 echo "test: pytest"
 "$PY" -m pytest -q -p no:cacheprovider "$@"
-if [ -x shared_protocol/native/run_tests.sh ]; then
-  echo "test: native client (ctest)"
-  shared_protocol/native/run_tests.sh
-fi
+echo "test: native client (ctest)"
+shared_protocol/native/run_tests.sh
+echo "test: Unity package, pure C# layer (mono, against the native library and the runtime)"
+LSD_NATIVE_BUILD_DIR="$ROOT/shared_protocol/native/build" bash "unity_package/Tests~/run_tests.sh"

@@ -1,15 +1,9 @@
-# Unity native-plugin glue, compiled into the same shared library as the client.
-# The lead includes this from shared_protocol/native/CMakeLists.txt after add_library(lsd_bridge ...):
-#
-#   option(LSD_WITH_UNITY_GLUE "Add the Unity native-plugin entry points to lsd_bridge" OFF)
-#   if(LSD_WITH_UNITY_GLUE)
-#     include(${CMAKE_CURRENT_SOURCE_DIR}/unity/unity_glue.cmake)
-#   endif()
+# Unity native-plugin glue, compiled into the same shared library as the client
+# (included from ../CMakeLists.txt when LSD_WITH_UNITY_GLUE is ON, the default).
 #
 # Optional: -DLSD_UNITY_PLUGIN_API_DIR=<Unity install>/Editor/Data/PluginAPI compiles against
 # Unity's own IUnityInterface.h / IUnityGraphics.h instead of our declarations.
-# On Linux/Android, src/exports.map must also export UnityPluginLoad and UnityPluginUnload
-# (it exports lsd_* only today); see unity/README.md.
+# On Linux/Android src/exports.map exports UnityPluginLoad and UnityPluginUnload beside lsd_*.
 
 set(LSD_UNITY_PLUGIN_API_DIR "" CACHE PATH "Unity's PluginAPI folder (optional)")
 set(_lsd_unity_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -28,7 +22,7 @@ install(FILES ${_lsd_unity_dir}/lsd_unity.h DESTINATION include/lsd_bridge)
 
 if(LSD_BUILD_TESTS AND UNIX)
   add_executable(lsd_unity_glue_smoke_test ${_lsd_unity_dir}/unity_glue_smoke_test.cpp ${_lsd_unity_dir}/unity_glue.cpp)
-  target_include_directories(lsd_unity_glue_smoke_test PRIVATE ${_lsd_unity_dir} ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_include_directories(lsd_unity_glue_smoke_test PRIVATE ${_lsd_unity_dir} ${_lsd_unity_dir}/../include)
   target_link_libraries(lsd_unity_glue_smoke_test PRIVATE ${CMAKE_DL_LIBS})
   add_test(NAME unity_glue_smoke COMMAND lsd_unity_glue_smoke_test)
 endif()
