@@ -15,7 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-LSD_EXTRAS="${LSD_EXTRAS:-dev,diffusion,sdk}" bash "$ROOT/scripts/setup.sh"
+LSD_EXTRAS="${LSD_EXTRAS:-dev,diffusion,sdk,cuda}" bash "$ROOT/scripts/setup.sh"
 PY="${PYTHON:-python3}"
 echo "test: ruff"
 "$PY" -m ruff check .
