@@ -98,14 +98,18 @@ def to_tensor(pixels: np.ndarray, spec: RingSpec, device: torch.device | str = "
     encoded to sRGB, the space every backend works in.
     """
     t = torch.from_numpy(np.ascontiguousarray(pixels)).to(device)
+    return texel_rgb(t, spec).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def texel_rgb(texels: torch.Tensor, spec: RingSpec) -> torch.Tensor:
+    """``[H, W, 4]`` texels of ``spec`` (uint8, or float16 for rgba16f) → float32 sRGB ``[H, W, 3]``."""
     if spec.format == "rgba16f":
-        rgb = t[..., :3].float()
+        rgb = texels[..., :3].float()
     else:
-        rgb = t[..., :3].float() / 255.0
+        rgb = texels[..., :3].float() / 255.0
         if spec.format == "bgra8":
             rgb = rgb.flip(-1)
-    rgb = linear_to_srgb(rgb) if spec.color == "linear" else rgb.clamp(0.0, 1.0)
-    return rgb.permute(2, 0, 1).unsqueeze(0).contiguous()
+    return linear_to_srgb(rgb) if spec.color == "linear" else rgb.clamp(0.0, 1.0)
 
 
 def from_tensor(image: torch.Tensor, spec: RingSpec) -> np.ndarray:

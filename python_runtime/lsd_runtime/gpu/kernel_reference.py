@@ -15,7 +15,7 @@ from typing import Literal
 
 import torch
 
-from ..pixel_formats import RingSpec, linear_to_srgb, resize, srgb_to_linear
+from ..pixel_formats import RingSpec, resize, srgb_to_linear, texel_rgb
 
 ValueRange = Literal["01", "pm1"]
 VALUE_RANGES: tuple[str, ...] = ("01", "pm1")
@@ -56,14 +56,7 @@ def texture_to_tensor(slot: torch.Tensor, spec: RingSpec, width: int, height: in
     _check_range(value_range)
     if dtype not in TENSOR_DTYPES:
         raise ValueError(f"dtype must be float32 or float16, not {dtype}")
-    t = image_rows(slot, spec)
-    if spec.format == "rgba16f":
-        rgb = t[..., :3].float()
-    else:
-        rgb = t[..., :3].float() / 255.0
-        if spec.format == "bgra8":
-            rgb = rgb.flip(-1)
-    rgb = linear_to_srgb(rgb) if spec.color == "linear" else rgb.clamp(0.0, 1.0)
+    rgb = texel_rgb(image_rows(slot, spec), spec)
     image = resize(rgb.permute(2, 0, 1).unsqueeze(0).contiguous(), width, height)
     if value_range == "pm1":
         image = image * 2.0 - 1.0
