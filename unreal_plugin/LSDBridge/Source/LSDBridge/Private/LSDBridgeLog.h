@@ -1,0 +1,6 @@
+// LSD Bridge: log category.
+#pragma once
+
+#include "Logging/LogMacros.h"
+
+DECLARE_LOG_CATEGORY_EXTERN(LogLSDBridge, Log, All);
