@@ -19,9 +19,10 @@ LSD_EXTRAS="${LSD_EXTRAS:-dev,diffusion,sdk,cuda}" bash "$ROOT/scripts/setup.sh"
 PY="${PYTHON:-python3}"
 echo "test: ruff"
 "$PY" -m ruff check .
-echo "test: pytest"
-"$PY" -m pytest -q -p no:cacheprovider "$@"
+# the native library first: the Unreal plugin's live test and the Unity tests link it
 echo "test: native client (ctest)"
 shared_protocol/native/run_tests.sh
+echo "test: pytest"
+"$PY" -m pytest -q -p no:cacheprovider "$@"
 echo "test: Unity package, pure C# layer (mono, against the native library and the runtime)"
 LSD_NATIVE_BUILD_DIR="$ROOT/shared_protocol/native/build" bash "unity_package/Tests~/run_tests.sh"
