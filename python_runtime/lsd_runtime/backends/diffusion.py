@@ -137,16 +137,11 @@ class DiffusionBackend(Backend):
 
     # ---- internals ------------------------------------------------------------------------------
     def _next_settings(self, request: StyleRequest, params: dict[str, Any], model: str) -> StreamSettings:
-        c = self.config
         base = self._settings
         if base is None or model != self._model:
             steps, guidance = self._defaults_for(model)
             if base is None:
-                base = StreamSettings(
-                    prompt=c.prompt, negative_prompt=c.negative_prompt, strength=c.strength, seed=c.seed,
-                    feedback=c.feedback, interp_frames=c.interp_frames,
-                    similarity_threshold=c.similarity_threshold, similarity_max_skip=c.similarity_max_skip,
-                    fixed_noise=c.fixed_noise, warm_start=c.warm_start)
+                base = StreamSettings.from_config(self.config)
             base = dataclasses.replace(base, steps=steps, guidance=guidance)
         fields = {k: v for k, v in params.items() if k in StreamSettings.__dataclass_fields__}
         if request.prompt is not None:

@@ -22,7 +22,7 @@ frames of latency). What we add:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -49,6 +49,12 @@ class StreamSettings:
     similarity_max_skip: int = 10
     fixed_noise: bool = True
     warm_start: bool = True
+
+    @classmethod
+    def from_config(cls, config: object) -> StreamSettings:
+        """Start from a config's defaults: every field the two share is copied, so a knob
+        added to both cannot be forgotten here."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)})
 
 
 @dataclass
