@@ -228,7 +228,7 @@ class RuntimeServer:
             session.last_seen = time.monotonic()
         limit = protocol.MAX_MESSAGE_BYTES
         b = session.binding if session is not None else None
-        if b is not None and b.transport == "inline":
+        if b is not None and session.transport == "inline":
             limit += b.inputs.spec.size
         obj: Any = None
         try:
@@ -305,8 +305,8 @@ class RuntimeServer:
                                                 f"(--max-sessions)", "hello", rid)
         self._counter += 1
         sid = f"s{self._counter}-{secrets.token_hex(2)}"
-        session = Session(sid, identity, self._send, pid=msg.get("pid"), device=self.device,
-                          name_prefix=f"/lsd-{os.getpid()}-{sid}", client=msg["client"], transport=chosen)
+        session = Session(sid, identity, self._send, device=self.device,
+                          name_prefix=f"/lsd-{os.getpid()}-{sid}", transport=chosen)
         self.sessions[identity] = session
         if msg.get("pid"):
             self._watches[identity] = ProcessWatch(msg["pid"])

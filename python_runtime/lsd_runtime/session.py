@@ -43,8 +43,6 @@ class PendingFrame:
 class Binding:
     """Everything one ``bind`` allocated; replaced whole by a re-bind."""
 
-    generation: int
-    transport: str
     inputs: SlotRing
     outputs: SlotRing
     pipeline: FramePipeline
@@ -61,13 +59,11 @@ class Binding:
 
 
 class Session:
-    def __init__(self, session_id: str, identity: bytes, send: Sender, *, pid: int | None,
-                 device: torch.device, name_prefix: str, client: str, transport: str):
+    def __init__(self, session_id: str, identity: bytes, send: Sender, *, device: torch.device,
+                 name_prefix: str, transport: str):
         self.id = session_id
-        self.transport = transport
+        self.transport = transport  # negotiated in hello; every bind uses it
         self.identity = identity
-        self.client = client
-        self.pid = pid
         self.device = device
         self._send = send
         self._name_prefix = name_prefix
@@ -77,7 +73,7 @@ class Session:
         self._seq = 0
         self._pending: PendingFrame | None = None
         self.binding: Binding | None = None
-        self._generation = 0
+        self._generation = 0  # numbers each bind's segment names
         self._closing = False
         self.backend: Backend = create_backend("effects", device)
         self.created = time.monotonic()
@@ -96,7 +92,7 @@ class Session:
         self._send(self.identity, protocol.make(msg_type, request_id, **fields))
 
     def on_bind(self, msg: dict[str, Any]) -> None:
-        transport = msg["transport"]
+        transport = self.transport  # the server checked bind names it
         try:
             in_spec = RingSpec.from_message(msg["input"])
             out_spec = RingSpec.from_message(msg["output"])
@@ -131,7 +127,7 @@ class Session:
             pipeline = FramePipeline(in_spec, out_spec, model[0], model[1], self.device)
             self._retire_binding("rebind")
             self._generation = gen
-            self.binding = Binding(gen, transport, inputs, outputs, pipeline,
+            self.binding = Binding(inputs, outputs, pipeline,
                                    out_free=set(range(out_spec.slots)),
                                    model_fixed="model_width" in msg)
         self.reply("bound", msg["id"], transport=transport,
@@ -169,7 +165,7 @@ class Session:
                                     "frame", rid)
             release = msg.get("release") or []
             self._check_release(b, release, "frame", rid)
-            if b.transport == "inline":
+            if self.transport == "inline":
                 if data is None or len(data) != b.inputs.spec.size:
                     got = "no data" if data is None else f"{len(data)} bytes"
                     raise ProtocolError(ErrorCode.BAD_SLOT, f"inline frame needs data of exactly "
@@ -374,7 +370,7 @@ class Session:
                            "total_ms": round((done - frame.arrived) * 1e3, 4)}
                 self.latency.add(timings)
                 self.frames_done += 1
-                data = bytes(b.outputs.buffers[out_slot]) if b.transport == "inline" else None
+                data = bytes(b.outputs.buffers[out_slot]) if self.transport == "inline" else None
                 reply = protocol.make("frame_done", frame.frame_id, slot=out_slot, in_slot=frame.slot,
                                       time=frame.time, timings=timings, data=data)
             # the queued frame goes in flight before this reply leaves, so a client that

@@ -12,7 +12,6 @@ class SlotRing:
 
     def __init__(self, spec: RingSpec, transport: str, name_prefix: str):
         self.spec = spec
-        self.transport = transport
         self._shm: list[ShmSlot] = []
         self.buffers: list[memoryview | bytearray] = []
         try:
