@@ -57,7 +57,6 @@ class FrameResult:
 @dataclass
 class _Ring:
     spec: RingSpec
-    names: list[str]
     slots: list[ShmSlot]
 
     def buffer(self, k: int) -> memoryview:
@@ -147,16 +146,12 @@ class RuntimeClient:
     def send(self, msg_type: str, request_id: int | None = None, **fields: Any) -> int:
         """Queue a message; returns its id."""
         rid = next(self._ids) if request_id is None else request_id
-        self.send_raw(protocol.pack(msg_type, rid, **fields))
-        return rid
-
-    def send_raw(self, payload: bytes) -> None:
-        """Queue bytes as they are (the fuzz tests use this)."""
         if self._gone:
             raise RuntimeGone(self._gone)
-        self._outq.put(payload)
+        self._outq.put(protocol.pack(msg_type, rid, **fields))
         with self._lock:
             self._wake_tx.send(b"", zmq.NOBLOCK)
+        return rid
 
     def request(self, msg_type: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send a request and wait for its reply (``error`` raises ``RuntimeReplyError``)."""
@@ -326,18 +321,11 @@ class RuntimeClient:
         sent = msg.get("_submitted_at")
         return (msg["_arrived_at"] - sent) * 1e3 if sent else 0.0
 
-    def release_outputs(self) -> None:
-        """Hand back held output slots now instead of with the next frame."""
-        with self._lock:
-            release, self._to_release = self._to_release, []
-        if release:
-            self.send("release", slots=release)
-
     # --- shm mapping -----------------------------------------------------------------------
 
     def _map(self, spec: RingSpec, reply: dict[str, Any]) -> _Ring:
         slots = [ShmSlot(n, reply["size"], create=False) for n in reply["names"]]
-        return _Ring(spec, reply["names"], slots)
+        return _Ring(spec, slots)
 
     def _unmap(self) -> None:
         with self._lock:

@@ -46,7 +46,6 @@ class ServerConfig:
     max_sessions: int = 16
     device: str = "cpu"
     allow_remote: bool = False
-    token: str | None = None
     threads: int = 1  # torch CPU threads; 0 keeps torch's default
     curve: bool = False  # encrypt with CURVE (always on for non-loopback endpoints)
 
@@ -97,7 +96,7 @@ class RuntimeServer:
     def __init__(self, config: ServerConfig):
         remote = check_endpoint(config.endpoint, config.allow_remote)
         self.config = config
-        self.token = config.token or new_token()
+        self.token = new_token()
         self.device = torch.device(config.device)
         self._ctx = zmq.Context()
         self._router = self._ctx.socket(zmq.ROUTER)
@@ -352,7 +351,7 @@ def sweep_stale_segments() -> list[str]:
     return removed
 
 
-def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
+def serve(config: ServerConfig) -> None:
     if config.threads > 0:
         # CPU backends run single-threaded per session by default: the game keeps its cores,
         # sessions run in parallel, and small frames avoid thread hand-off stalls
@@ -365,6 +364,4 @@ def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     server.publish()
     if threading.current_thread() is threading.main_thread():
         server.install_signal_handlers()
-    if ready is not None:
-        ready.set()
     server.serve_forever()
