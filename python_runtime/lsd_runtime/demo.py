@@ -28,7 +28,6 @@ from .testing import RuntimeProcess
 class DemoLog:
     engine: list[np.ndarray] = field(default_factory=list)  # what the engine rendered, per tick
     shown: list[np.ndarray | None] = field(default_factory=list)  # what it displayed, per tick
-    styles: list[str] = field(default_factory=list)  # the style in force, per tick
     sent: dict[int, tuple[int, str]] = field(default_factory=dict)  # frame id -> (tick, style)
     restyled: list[tuple[int, str, np.ndarray]] = field(default_factory=list)  # (tick, style, output)
     timings: list[dict[str, float]] = field(default_factory=list)
@@ -83,7 +82,6 @@ def stream(client: RuntimeClient, args: argparse.Namespace, styles: list[str]) -
             log.round_trips.append(result.round_trip_ms)
         log.engine.append(frame)
         log.shown.append(display)
-        log.styles.append(style)
     return log
 
 
