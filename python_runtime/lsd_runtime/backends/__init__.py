@@ -10,13 +10,20 @@ import torch
 
 from .base import Backend, StyleError, StyleRequest, StyleResult
 
-__all__ = ["Backend", "StyleError", "StyleRequest", "StyleResult", "available_backends",
-           "create_backend", "register_backend"]
+__all__ = [
+    "Backend",
+    "StyleError",
+    "StyleRequest",
+    "StyleResult",
+    "available_backends",
+    "create_backend",
+    "register_backend",
+]
 
 # name -> "module:Class" (relative to this package) or a factory
 _REGISTRY: dict[str, str | Callable[[torch.device], Backend]] = {
     "effects": ".effects:EffectsBackend",
-    "diffusion": ".diffusion:DiffusionBackend",
+    "diffusion": ".diffusion.backend:DiffusionBackend",
 }
 # what each optional backend needs importable before it is offered
 _REQUIRES: dict[str, tuple[str, ...]] = {
@@ -24,8 +31,9 @@ _REQUIRES: dict[str, tuple[str, ...]] = {
 }
 
 
-def register_backend(name: str, target: str | Callable[[torch.device], Backend],
-                     requires: tuple[str, ...] = ()) -> None:
+def register_backend(
+    name: str, target: str | Callable[[torch.device], Backend], requires: tuple[str, ...] = ()
+) -> None:
     _REGISTRY[name] = target
     _REQUIRES[name] = requires
 
@@ -44,8 +52,10 @@ def create_backend(name: str, device: torch.device | str = "cpu") -> Backend:
         raise StyleError("unknown_backend", f"no backend named '{name[:64]}'; available: {known}")
     missing = [m for m in _REQUIRES.get(name, ()) if not _importable(m)]
     if missing:
-        raise StyleError("unknown_backend",
-                         f"backend '{name}' needs {', '.join(missing)}: pip install 'lsd-bridge[{name}]'")
+        raise StyleError(
+            "unknown_backend",
+            f"backend '{name}' needs {', '.join(missing)}: pip install 'lsd-bridge[{name}]'",
+        )
     target = _REGISTRY[name]
     dev = torch.device(device)
     if callable(target):

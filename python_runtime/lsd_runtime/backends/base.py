@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 
@@ -20,14 +21,16 @@ class StyleError(Exception):
 
 @dataclass(frozen=True)
 class StyleRequest:
-    """What ``set_style`` asks for (the protocol's fields, validated)."""
+    """What ``set_style`` asks for (the protocol's fields, validated). ``model`` is the name a
+    client gave; ``model_names.resolve_request`` turns it into ``backend`` and ``style``."""
 
-    backend: str = "effects"
+    backend: str | None = None
     style: str | None = None
     prompt: str | None = None
     strength: float | None = None
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,33 @@ class Backend(ABC):
         """Validate and apply a style; raise ``StyleError`` to refuse it (nothing changes)."""
 
     @abstractmethod
-    def process(self, frames: torch.Tensor, *, motion: torch.Tensor | None = None,
-                depth: torch.Tensor | None = None, reset: bool = False) -> torch.Tensor:
+    def process(
+        self,
+        frames: torch.Tensor,
+        *,
+        motion: torch.Tensor | None = None,
+        depth: torch.Tensor | None = None,
+        reset: bool = False,
+    ) -> torch.Tensor:
         """Restyle a batch of frames."""
 
     def model_size(self, width: int, height: int) -> tuple[int, int]:
         """The resolution this backend prefers for input of ``width`` × ``height``."""
         return width, height
+
+    def process_image(
+        self,
+        image: np.ndarray,
+        *,
+        motion: np.ndarray | None = None,
+        depth: np.ndarray | None = None,
+        reset: bool = False,
+    ) -> np.ndarray | None:
+        """Restyle one ``[H, W, 3]`` uint8 sRGB RGB image on the CPU, or None when this backend
+        (or its current style) has no such path; the runtime then uses ``process``. A backend
+        that has one is faster on a CPU core: no float32 frame is made at all. ``motion``
+        (``[H, W, 2]``) and ``depth`` (``[H, W]``) as for ``process``, float32."""
+        return None
 
     @property
     def is_identity(self) -> bool:

@@ -21,11 +21,30 @@ from .errors import (
     SourceError,
     StreamEngineError,
 )
+from .frames import EngineFrame
 from .info import DroppedFrame, FrameInfo
 from .sinks import CallbackSink, Sink, VideoFileSink, VirtualCameraSink
 from .sources import CameraSource, FrameSource, IteratorSource, ScreenSource, SourceInfo, VideoFileSource
 
-__all__ = ["CallbackSink", "CameraSource", "DisplayUnavailableError", "DroppedFrame", "FrameInfo",
-           "FrameSource", "IteratorSource", "MissingDependencyError", "ModelUnavailableError",
-           "ScreenSource", "Sink", "SinkError", "SourceError", "SourceInfo", "StreamEngine",
-           "StreamEngineError", "VideoFileSink", "VideoFileSource", "VirtualCameraSink"]
+__all__ = [
+    "CallbackSink",
+    "CameraSource",
+    "DisplayUnavailableError",
+    "DroppedFrame",
+    "EngineFrame",
+    "FrameInfo",
+    "FrameSource",
+    "IteratorSource",
+    "MissingDependencyError",
+    "ModelUnavailableError",
+    "ScreenSource",
+    "Sink",
+    "SinkError",
+    "SourceError",
+    "SourceInfo",
+    "StreamEngine",
+    "StreamEngineError",
+    "VideoFileSink",
+    "VideoFileSource",
+    "VirtualCameraSink",
+]

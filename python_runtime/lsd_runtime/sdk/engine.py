@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import protocol
 from ..backends.effects import EFFECTS
-from ..client import FrameResult, RuntimeClient, RuntimeGone, RuntimeReplyError
-from ..latency_window import percentiles
+from ..client.runtime_client import FrameResult, RuntimeClient, RuntimeGone, RuntimeReplyError
+from ..pipeline.latency import percentiles
+from ..pipeline.planes import DepthPlane, MotionPlane
 from .errors import ModelUnavailableError, StreamEngineError
 from .frames import resolve_size, rgb_of
 from .info import DroppedFrame, FrameInfo
@@ -31,15 +33,25 @@ from .model_choice import BackendChoice, check_backend_available, choose_backend
 from .preview import PreviewWindow, check_display
 from .reader import END, FrameReader, SourceFrame
 from .runtime_link import InProcessRuntime, connect_client, resolve_device
+from .sink_worker import SinkWorker
 from .sinks import CallbackSink, Sink, VideoFileSink, VirtualCameraSink
 from .sources import SourceInfo, open_source
 from .style_state import StyleState, check_seed, check_strength
 
 log = logging.getLogger("lsd_runtime.sdk")
 
-DEFAULT_PROMPTS = ("a cartoon, cel shaded", "a pencil sketch", "a thermal camera", "neon cyberpunk city",
-                   "a watercolor painting", "night vision goggles", "8-bit pixel art", "a vintage photo")
+DEFAULT_PROMPTS = (
+    "a cartoon, cel shaded",
+    "a pencil sketch",
+    "a thermal camera",
+    "neon cyberpunk city",
+    "a watercolor painting",
+    "night vision goggles",
+    "8-bit pixel art",
+    "a vintage photo",
+)
 STYLE_CYCLE = tuple(EFFECTS)
+LATENCY_HISTORY = 2048  # latencies kept for stats(), not a protocol limit
 LOAD_TIMEOUT_S = 600.0  # loading a diffusion model the first time can take minutes
 
 
@@ -56,14 +68,26 @@ class StreamEngine:
     unavailable (otherwise that is an error).
     """
 
-    def __init__(self, model: str | os.PathLike[str] | None = None, *, prompt: str | None = None,
-                 strength: float | None = None, seed: int | None = None, device: str | None = None,
-                 fp16: bool = True, max_steps: int | None = None,
-                 resolution: tuple[int, int] | None = None, size: tuple[int, int] | str | None = None,
-                 endpoint: str | None = None, token: str | None = None,
-                 state_dir: str | os.PathLike[str] | None = None, fallback: str | None = None,
-                 prompts: Iterable[str] | None = None, params: dict[str, Any] | None = None,
-                 window: int | None = None):
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        prompt: str | None = None,
+        strength: float | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+        fp16: bool = True,
+        max_steps: int | None = None,
+        resolution: tuple[int, int] | None = None,
+        size: tuple[int, int] | str | None = None,
+        endpoint: str | None = None,
+        token: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        fallback: str | None = None,
+        prompts: Iterable[str] | None = None,
+        params: dict[str, Any] | None = None,
+        window: int | None = None,
+    ):
         if fallback not in (None, "effects"):
             raise ValueError(f"fallback must be None or 'effects', got {fallback!r}")
         if max_steps is not None and not (isinstance(max_steps, int) and 1 <= max_steps <= 8):
@@ -84,12 +108,16 @@ class StreamEngine:
         extra = dict(params or {})
         if self.choice.backend == "diffusion" and max_steps is not None:
             extra.setdefault("steps", max_steps)
-        wanted = StyleState(self.choice.backend, self.choice.style, None, check_strength(strength),
-                            check_seed(seed), extra)
+        wanted = StyleState(
+            self.choice.backend, self.choice.style, None, check_strength(strength), check_seed(seed), extra
+        )
         self._lock = threading.Lock()
         if prompt is not None:  # an explicit effects style wins over the prompt's words
-            wanted = (dataclasses.replace(wanted, prompt=prompt) if wanted.style is not None
-                      else wanted.with_prompt(prompt))
+            wanted = (
+                dataclasses.replace(wanted, prompt=prompt)
+                if wanted.style is not None
+                else wanted.with_prompt(prompt)
+            )
         self._wanted = wanted
         self._wanted_version = 1
         self._applied = self._wanted
@@ -103,10 +131,12 @@ class StreamEngine:
         self._reader: FrameReader | None = None
         self._pump_thread: threading.Thread | None = None
         self._sinks: list[Sink] = []
+        self._sink_worker: SinkWorker | None = None
         self._preview: PreviewWindow | None = None
         self._inflight: dict[int, tuple[SourceFrame, StyleState]] = {}
         self._unreported: list[DroppedFrame] = []
         self._bound: tuple[int, int] | None = None
+        self._bound_planes: tuple[bool, bool] = (False, False)  # the session has motion, depth planes
         self._failure: BaseException | None = None
         self._failure_raised = False
         self._teardown_lock = threading.Lock()
@@ -117,16 +147,25 @@ class StreamEngine:
         self.delivered = 0
         self.submitted = 0
         self._latencies: list[float] = []
+        self._display_latencies: list[float] = []
         self._fps = 0.0
         self._last_delivery = 0.0
         self._runtime_stats: dict[str, Any] = {}
 
     # --- public API ------------------------------------------------------------------------
 
-    def start(self, input_source: Any = 0, on_frame: Callable[[np.ndarray, FrameInfo], Any] | None = None,
-              *, output: str | os.PathLike[str] | None = None, preview: bool = False,
-              virtual_camera: bool = False, drop_stale: bool | None = None, max_frames: int | None = None,
-              fps: float | None = None) -> StreamEngine:
+    def start(
+        self,
+        input_source: Any = 0,
+        on_frame: Callable[[np.ndarray, FrameInfo], Any] | None = None,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        preview: bool = False,
+        virtual_camera: bool = False,
+        drop_stale: bool | None = None,
+        max_frames: int | None = None,
+        fps: float | None = None,
+    ) -> StreamEngine:
         """Open the source and sinks, start the runtime and begin streaming (returns at once).
 
         ``on_frame(frame, info)`` gets each restyled RGB ``[H, W, 3]`` frame; pass
@@ -148,12 +187,16 @@ class StreamEngine:
             stale = self.source_info.live if drop_stale is None else drop_stale
             self._reader = FrameReader(source, max_frames=max_frames, drop_stale=stale)
             if self.window is None:
-                # every frame: one at a time, since the runtime's latest-frame-wins queue may replace a
-                # queued frame even with two unanswered (its worker can be slower to take the queued
-                # frame than the client is to send the next); latest wins: two, to keep it busy
-                self.window = 2 if stale else 1
+                # one frame unanswered. Every frame (files, iterators): the runtime's latest-frame-wins
+                # queue may replace a queued frame even with two unanswered. Live sources: a frame queued
+                # behind the one in flight waits a whole restyle before its own, so two unanswered double
+                # the latency for no more frames (a 50 ms backend: p50 111 ms with two, 62 ms with one)
+                self.window = 1
             self._open_runtime()
             self._apply_initial_style()
+            threaded = [k for k in self._sinks if not self._on_pump_thread(k)]
+            if threaded:
+                self._sink_worker = SinkWorker(threaded, self._shown)
             self._reader.start()
             self._pump_thread = threading.Thread(target=self._pump, name="lsd-sdk-pump")
             self._pump_thread.start()
@@ -172,8 +215,12 @@ class StreamEngine:
             self._raise_failure()
         return finished
 
-    def run(self, input_source: Any = 0, on_frame: Callable[[np.ndarray, FrameInfo], Any] | None = None,
-            **kwargs: Any) -> dict[str, Any]:
+    def run(
+        self,
+        input_source: Any = 0,
+        on_frame: Callable[[np.ndarray, FrameInfo], Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         """``start``, wait for the end of the source (or 'q' in the preview), ``stop``; returns
         ``stats()``."""
         self.start(input_source, on_frame, **kwargs)
@@ -244,16 +291,27 @@ class StreamEngine:
     def stats(self) -> dict[str, Any]:
         reasons = Counter(d.reason for d in self.dropped_frames)
         p50, p99 = percentiles(self._latencies[-1024:])
+        d50, d99 = percentiles(self._display_latencies[-1024:])
         runtime = self._runtime_stats
         client = self._client
         if client is not None and not self._torn_down:
             with contextlib.suppress(TimeoutError, RuntimeGone, RuntimeReplyError):
                 runtime = client.stats()
-        return {"running": self.running, "frames_read": self._reader.frames_read if self._reader else 0,
-                "submitted": self.submitted, "delivered": self.delivered, "dropped": len(self.dropped_frames),
-                "dropped_by_reason": dict(reasons), "fps": round(self._fps, 2),
-                "latency_ms": {"p50": p50, "p99": p99}, "backend": self._applied.backend,
-                "style": self._applied.applied, "prompt": self._applied.prompt, "runtime": runtime}
+        return {
+            "running": self.running,
+            "frames_read": self._reader.frames_read if self._reader else 0,
+            "submitted": self.submitted,
+            "delivered": self.delivered,
+            "dropped": len(self.dropped_frames),
+            "dropped_by_reason": dict(reasons),
+            "fps": round(self._fps, 2),
+            "latency_ms": {"p50": p50, "p99": p99},
+            "display_latency_ms": {"p50": d50, "p99": d99},
+            "backend": self._applied.backend,
+            "style": self._applied.applied,
+            "prompt": self._applied.prompt,
+            "runtime": runtime,
+        }
 
     def __enter__(self) -> StreamEngine:
         return self
@@ -265,9 +323,14 @@ class StreamEngine:
 
     # --- setting up ------------------------------------------------------------------------
 
-    def _open_sinks(self, on_frame: Callable[[np.ndarray, FrameInfo], Any] | None,
-                    output: str | os.PathLike[str] | None, preview: bool, virtual_camera: bool,
-                    fps: float | None) -> None:
+    def _open_sinks(
+        self,
+        on_frame: Callable[[np.ndarray, FrameInfo], Any] | None,
+        output: str | os.PathLike[str] | None,
+        preview: bool,
+        virtual_camera: bool,
+        fps: float | None,
+    ) -> None:
         wants_window = preview or (on_frame is not None and on_frame == self.render)
         if wants_window:
             check_display()
@@ -302,7 +365,7 @@ class StreamEngine:
 
     def _configure_diffusion(self) -> None:
         """In-process runtime: fp16 is a process-wide diffusion default, not a per-session field."""
-        from ..diffusion.config import default_config, set_default_config
+        from ..backends.diffusion.config import default_config, set_default_config
 
         if default_config().fp16 != self.fp16:
             set_default_config(default_config().with_params(fp16=self.fp16))
@@ -326,8 +389,9 @@ class StreamEngine:
                 raise StreamEngineError(f"the runtime refused the style: {exc.message}") from None
             why = f"cannot load model '{self.choice.style or 'diffusion'}': {exc.message}"
             if self.fallback != "effects":
-                raise ModelUnavailableError(why + " (or pass fallback='effects' to use effects instead)"
-                                            ) from None
+                raise ModelUnavailableError(
+                    why + " (or pass fallback='effects' to use effects instead)"
+                ) from None
             self._fall_back(why)
             self._apply_style(raise_errors=True, timeout=LOAD_TIMEOUT_S)
 
@@ -357,11 +421,29 @@ class StreamEngine:
         assert self._client is not None and self._reader is not None
         self._note_drops(self._reader.take_stale(), "stale")
         h, w = frame.rgba.shape[:2]
-        if self._bound != (w, h):
+        # planes travel in shared memory; a session over inline messages sends colour only
+        planes = self._client.transport == "shm"
+        with_motion, with_depth = planes and frame.motion is not None, planes and frame.depth is not None
+        layout = (w, h, with_motion or self._bound_planes[0], with_depth or self._bound_planes[1])
+        if self._bound != layout[:2] or layout[2:] != self._bound_planes:
             self._drain()
-            self._client.bind(w, h, "rgba8", model_size=self.model_size)
-            self._bound = (w, h)
-        fid = self._client.submit(frame.rgba, capture_time=frame.capture_time, wait=self._client.timeout)
+            self._client.bind(
+                w,
+                h,
+                "rgba8",
+                model_size=self.model_size,
+                motion=MotionPlane("rg32f") if layout[2] else None,
+                depth=DepthPlane("r32f") if layout[3] else None,
+            )
+            self._bound, self._bound_planes = (w, h), (layout[2], layout[3])
+        fid = self._client.submit(
+            frame.rgba,
+            capture_time=frame.capture_time,
+            wait=self._client.timeout,
+            motion=frame.motion if with_motion else None,
+            depth=frame.depth if with_depth else None,
+            flags=protocol.FLAG_RESET if frame.camera_cut else 0,
+        )
         self.submitted += 1
         if fid is None:
             self._note_drops([frame.index], "no_input_slot")
@@ -399,18 +481,48 @@ class StreamEngine:
         self._last_delivery = now
         latency = (now - frame.captured_at) * 1e3
         self._latencies.append(latency)
-        if len(self._latencies) > 4096:
-            del self._latencies[:2048]
+        if len(self._latencies) > 2 * LATENCY_HISTORY:
+            del self._latencies[:LATENCY_HISTORY]
         dropped, self._unreported = tuple(self._unreported), []
-        info = FrameInfo(index=frame.index, frame_id=result.frame_id, input=rgb_of(frame.rgba),
-                         backend=state.backend, style=state.applied, prompt=state.prompt,
-                         strength=state.strength, seed=state.seed, latency_ms=latency, fps=self._fps,
-                         timings=dict(result.timings), dropped=dropped, capture_time=frame.capture_time,
-                         source_fps=self.source_info.fps if self.source_info else None)
-        image = rgb_of(result.image)
+        info = FrameInfo(
+            index=frame.index,
+            frame_id=result.frame_id,
+            input=rgb_of(frame.rgba),
+            backend=state.backend,
+            style=state.applied,
+            prompt=state.prompt,
+            strength=state.strength,
+            seed=state.seed,
+            latency_ms=latency,
+            fps=self._fps,
+            timings=dict(result.timings),
+            dropped=dropped,
+            capture_time=frame.capture_time,
+            source_fps=self.source_info.fps if self.source_info else None,
+            display_latency_ms=self._display_latencies[-1] if self._display_latencies else None,
+        )
         self.delivered += 1
+        image = rgb_of(result.image)
         for sink in self._sinks:
-            sink.write(image, info)
+            if self._on_pump_thread(sink):
+                sink.write(image, info)
+        if self._sink_worker is not None:
+            # files, cameras and the preview window on their own thread: encoding or drawing this
+            # frame overlaps the next restyle
+            self._sink_worker.put(image, info, frame.captured_at, self._stop)
+        else:
+            self._shown((time.perf_counter() - frame.captured_at) * 1e3)
+
+    def _on_pump_thread(self, sink: Sink) -> bool:
+        """A user's ``on_frame`` runs on the pump thread, before the next frame is submitted, so a
+        style it changes applies from the very next frame (the preview window is not one)."""
+        return isinstance(sink, CallbackSink) and sink.fn != self.render
+
+    def _shown(self, ms: float) -> None:
+        """Capture → every sink done with the frame (a preview window: on screen); the sink thread."""
+        self._display_latencies.append(ms)
+        if len(self._display_latencies) > 2 * LATENCY_HISTORY:
+            del self._display_latencies[:LATENCY_HISTORY]
 
     def _note_drops(self, indices: list[int], reason: str) -> None:
         drops = [DroppedFrame(i, reason) for i in indices]
@@ -474,11 +586,12 @@ class StreamEngine:
             self._inflight.clear()
             if self._reader is not None:
                 self._reader.stop()
-            for sink in [*self._sinks, *([self._preview] if self._preview else [])]:
-                try:
-                    sink.close()
-                except Exception as exc:  # one sink failing to close must not keep the rest open
-                    self._failure = self._failure or exc
+            if self._sink_worker is not None:
+                # a sink still busy after the timeout keeps its files open: closing them under it is unsafe
+                self._sink_worker.close(finish=self._close_sinks)
+                self._failure = self._failure or self._sink_worker.error
+            else:
+                self._close_sinks()
             if self._client is not None:
                 with contextlib.suppress(TimeoutError, RuntimeGone, RuntimeReplyError):
                     self._runtime_stats = self._client.stats() if not self._stop.is_set() else {}
@@ -487,6 +600,14 @@ class StreamEngine:
                 self._runtime.stop()
         finally:
             self._done.set()
+
+    def _close_sinks(self) -> None:
+        closing: list[Sink | PreviewWindow] = [*self._sinks, *([self._preview] if self._preview else [])]
+        for sink in closing:
+            try:
+                sink.close()
+            except Exception as exc:  # one sink failing to close must not keep the rest open
+                self._failure = self._failure or exc
 
     def _raise_failure(self) -> None:
         if self._failure is not None and not self._failure_raised:

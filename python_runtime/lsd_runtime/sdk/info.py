@@ -35,3 +35,6 @@ class FrameInfo:
     dropped: tuple[DroppedFrame, ...] = ()
     capture_time: float = 0.0  # time.time() when the source frame was read
     source_fps: float | None = None
+    # the previous delivered frame's capture → shown (every sink done with it, a preview window
+    # included); None for the first frame. ``latency_ms`` stops where the sinks start
+    display_latency_ms: float | None = None

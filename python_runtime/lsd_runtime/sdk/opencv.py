@@ -16,8 +16,9 @@ def import_cv2(purpose: str) -> ModuleType:
     try:
         import cv2
     except ImportError as exc:
-        raise MissingDependencyError(f"{purpose} needs OpenCV, which is not installed: {INSTALL_HINT}"
-                                     ) from exc
+        raise MissingDependencyError(
+            f"{purpose} needs OpenCV, which is not installed: {INSTALL_HINT}"
+        ) from exc
     return cv2
 
 

@@ -12,9 +12,13 @@ KEYS_HELP = "n/b: next/prev style  p: next prompt  +/-: strength  q: quit"
 
 
 def overlay_lines(info: FrameInfo) -> list[str]:
-    lines = [f"{info.fps:5.1f} fps   {info.latency_ms:6.1f} ms   frame {info.index}",
-             f"{info.backend}: {info.style}" + (f"  strength {info.strength:.2f}"
-                                                 if info.strength is not None else "")]
+    # this frame is not on screen yet: the previous frame's whole trip, else this one's so far
+    shown = info.display_latency_ms if info.display_latency_ms is not None else info.latency_ms
+    lines = [
+        f"{info.fps:5.1f} fps   {shown:6.1f} ms capture to display   frame {info.index}",
+        f"{info.backend}: {info.style}"
+        + (f"  strength {info.strength:.2f}" if info.strength is not None else ""),
+    ]
     if info.prompt:
         lines.append(f"prompt: {info.prompt[:60]}")
     lines.append(KEYS_HELP)

@@ -14,12 +14,15 @@ from .info import FrameInfo
 from .opencv import import_cv2
 from .overlay import draw_overlay, overlay_lines
 
-HEADLESS_FIX = ("write to a file instead (output='out.avi', or lsd-runtime run --output out.avi) or pass "
-                "your own on_frame callback")
+HEADLESS_FIX = (
+    "write to a file instead (output='out.avi', or lsd-runtime run --output out.avi) or pass "
+    "your own on_frame callback"
+)
 
 
-def display_problem(cv2: ModuleType | None = None, env: dict[str, str] | None = None,
-                    platform: str = sys.platform) -> str:
+def display_problem(
+    cv2: ModuleType | None = None, env: dict[str, str] | None = None, platform: str = sys.platform
+) -> str:
     """Why no window can open here ("" when one can)."""
     env = dict(os.environ) if env is None else env
     if platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
@@ -27,8 +30,10 @@ def display_problem(cv2: ModuleType | None = None, env: dict[str, str] | None = 
     if cv2 is not None:
         gui = _gui_backend(cv2)
         if gui == "NONE":
-            return ("this OpenCV build has no GUI support (opencv-python-headless); install "
-                    "opencv-python for windows")
+            return (
+                "this OpenCV build has no GUI support (opencv-python-headless); install "
+                "opencv-python for windows"
+            )
     return ""
 
 
@@ -51,8 +56,9 @@ def check_display() -> None:
 class PreviewWindow:
     """Shows frames with an FPS/latency overlay; ``on_key(char)`` gets each key pressed."""
 
-    def __init__(self, title: str = "LSD Bridge", on_key: Callable[[str], None] | None = None,
-                 overlay: bool = True):
+    def __init__(
+        self, title: str = "LSD Bridge", on_key: Callable[[str], None] | None = None, overlay: bool = True
+    ):
         self.title = title
         self.on_key = on_key
         self.overlay = overlay
@@ -71,8 +77,9 @@ class PreviewWindow:
             cv2.imshow(self.title, bgr)
             key = cv2.waitKey(1)
         except cv2.error as exc:
-            raise DisplayUnavailableError(f"cannot show the preview window: {str(exc).strip()[:200]}; "
-                                          f"{HEADLESS_FIX}") from None
+            raise DisplayUnavailableError(
+                f"cannot show the preview window: {str(exc).strip()[:200]}; {HEADLESS_FIX}"
+            ) from None
         if key >= 0 and self.on_key is not None:
             self.on_key(chr(key & 0xFF))
         if self._open and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import to_rgba
+from .frames import EngineFrame, to_rgba
 from .sources import FrameSource
 
 
@@ -25,6 +25,9 @@ class SourceFrame:
     rgba: np.ndarray  # image-order [H, W, 4] uint8
     capture_time: float  # time.time() when it was read
     captured_at: float  # time.perf_counter() when it was read
+    motion: np.ndarray | None = None  # an EngineFrame's planes (pixels, +y down; linear depth)
+    depth: np.ndarray | None = None
+    camera_cut: bool = False
 
 
 class EndOfStream:
@@ -35,8 +38,9 @@ END = EndOfStream()
 
 
 class FrameReader:
-    def __init__(self, source: FrameSource, *, drop_stale: bool, max_frames: int | None = None,
-                 depth: int = 2):
+    def __init__(
+        self, source: FrameSource, *, drop_stale: bool, max_frames: int | None = None, depth: int = 2
+    ):
         self.source = source
         self.drop_stale = drop_stale
         self.max_frames = max_frames
@@ -95,12 +99,23 @@ class FrameReader:
                 image = self.source.read()
                 if image is None:
                     break
-                frame = SourceFrame(index, to_rgba(image), time.time(), time.perf_counter())
+                if isinstance(image, EngineFrame):
+                    e = image.checked()
+                    frame = SourceFrame(
+                        index, e.image, time.time(), time.perf_counter(), e.motion, e.depth, e.camera_cut
+                    )
+                else:
+                    frame = SourceFrame(index, to_rgba(image), time.time(), time.perf_counter())
                 index += 1
                 with self._cond:
                     if self.drop_stale:
                         while self._ready:
-                            self._stale.append(self._ready.popleft().index)
+                            skipped = self._ready.popleft()
+                            self._stale.append(skipped.index)
+                            # motion says how far from the frame before: it skipped one, so it
+                            # no longer holds; a camera cut must still reach the backend
+                            frame.motion = None
+                            frame.camera_cut = frame.camera_cut or skipped.camera_cut
                     else:
                         while len(self._ready) >= self.depth and not self._stop.is_set():
                             self._cond.wait(0.1)

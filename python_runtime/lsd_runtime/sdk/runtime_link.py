@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..client import RuntimeClient
+from ..client.runtime_client import RuntimeClient
 from .errors import StreamEngineError
 
 
@@ -21,16 +21,21 @@ def resolve_device(device: str | None) -> str:
     try:
         dev = torch.device(device)
     except RuntimeError as exc:
-        raise StreamEngineError(f"device '{device}' is not a torch device (use 'cpu', 'cuda' or "
-                                f"'cuda:N')") from exc
+        raise StreamEngineError(
+            f"device '{device}' is not a torch device (use 'cpu', 'cuda' or 'cuda:N')"
+        ) from exc
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise StreamEngineError(f"device '{device}' was asked for, but this torch ({torch.__version__}) "
-                                    "sees no CUDA device; use device='cpu' (or 'auto'), or install a "
-                                    "CUDA build of torch")
+            raise StreamEngineError(
+                f"device '{device}' was asked for, but this torch ({torch.__version__}) "
+                "sees no CUDA device; use device='cpu' (or 'auto'), or install a "
+                "CUDA build of torch"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise StreamEngineError(f"device '{device}' does not exist: this machine has "
-                                    f"{torch.cuda.device_count()} CUDA device(s)")
+            raise StreamEngineError(
+                f"device '{device}' does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
     return str(dev)
 
 
@@ -38,19 +43,20 @@ class InProcessRuntime:
     """A ``RuntimeServer`` on a loopback port, served by a background thread of this process."""
 
     def __init__(self, device: str = "cpu"):
-        from ..server import RuntimeServer, ServerConfig
+        from ..server.config import ServerConfig
+        from ..server.router import RuntimeServer
 
         self._dir = Path(tempfile.mkdtemp(prefix="lsd-sdk-"))
         try:
-            self.server = RuntimeServer(ServerConfig(endpoint="tcp://127.0.0.1:0", state_dir=self._dir,
-                                                     device=device))
+            self.server = RuntimeServer(
+                ServerConfig(endpoint="tcp://127.0.0.1:0", state_dir=self._dir, device=device)
+            )
         except BaseException:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise
         self.endpoint = self.server.endpoint
         self.token = self.server.token
-        self._thread = threading.Thread(target=self.server.serve_forever, name="lsd-sdk-runtime",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, name="lsd-sdk-runtime", daemon=True)
         self._thread.start()
 
     @property
@@ -63,22 +69,26 @@ class InProcessRuntime:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def connect_client(endpoint: str | None, token: str | None, state_dir: str | Path | None,
-                   timeout: float = 10.0) -> RuntimeClient:
+def connect_client(
+    endpoint: str | None, token: str | None, state_dir: str | Path | None, timeout: float = 10.0
+) -> RuntimeClient:
     """A connected client to a running runtime (endpoint and token from its state file if not given)."""
     try:
         client = RuntimeClient(endpoint, token, state_dir=state_dir, name="python-sdk", timeout=timeout)
     except (FileNotFoundError, ValueError) as exc:
         where = f" in '{state_dir}'" if state_dir else ""
-        raise StreamEngineError(f"no running runtime found{where} ({exc}); start one with "
-                                "`lsd-runtime serve`, or leave endpoint/state_dir out to run the "
-                                "runtime in this process") from None
+        raise StreamEngineError(
+            f"no running runtime found{where} ({exc}); start one with "
+            "`lsd-runtime serve`, or leave endpoint/state_dir out to run the "
+            "runtime in this process"
+        ) from None
     try:
         client.connect()
     except (TimeoutError, ConnectionError) as exc:
         client.close()
-        raise StreamEngineError(f"the runtime at {client.endpoint} does not answer ({exc}); is "
-                                "`lsd-runtime serve` running?") from None
+        raise StreamEngineError(
+            f"the runtime at {client.endpoint} does not answer ({exc}); is `lsd-runtime serve` running?"
+        ) from None
     except Exception as exc:  # RuntimeReplyError: wrong token, version, busy
         client.close()
         raise StreamEngineError(f"the runtime at {client.endpoint} refused the connection: {exc}") from None

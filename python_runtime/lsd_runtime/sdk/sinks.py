@@ -54,8 +54,10 @@ class VideoFileSink(Sink):
         self.fps = fps or DEFAULT_FPS
         ext = self.path.suffix.lower()
         if codec is None and ext not in CODECS:
-            raise SinkError(f"cannot write '{self.path}': unknown video extension '{ext}'; use one of "
-                            f"{', '.join(CODECS)} (.avi and .mkv are lossless)")
+            raise SinkError(
+                f"cannot write '{self.path}': unknown video extension '{ext}'; use one of "
+                f"{', '.join(CODECS)} (.avi and .mkv are lossless)"
+            )
         self.codecs = (codec,) if codec else CODECS[ext]
         if not self.path.parent.exists():
             raise SinkError(f"cannot write '{self.path}': folder '{self.path.parent}' does not exist")
@@ -69,23 +71,28 @@ class VideoFileSink(Sink):
         cv2 = self._cv2
         with quiet(cv2):
             for codec in self.codecs:
-                writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps,
-                                         (width, height))
+                writer = cv2.VideoWriter(
+                    str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height)
+                )
                 if writer.isOpened():
                     self._writer, self.codec, self.size = writer, codec, (width, height)
                     return
                 writer.release()
-        raise SinkError(f"cannot write '{self.path}': this OpenCV build cannot encode "
-                        f"{' or '.join(c.strip() for c in self.codecs)} here; try another extension "
-                        "(.avi) or check the folder is writable")
+        raise SinkError(
+            f"cannot write '{self.path}': this OpenCV build cannot encode "
+            f"{' or '.join(c.strip() for c in self.codecs)} here; try another extension "
+            "(.avi) or check the folder is writable"
+        )
 
     def write(self, frame: np.ndarray, info: FrameInfo) -> None:
         h, w = frame.shape[:2]
         if self._writer is None:
             self._open(w, h)
         elif (w, h) != self.size:
-            raise SinkError(f"the stream changed size from {self.size[0]}x{self.size[1]} to {w}x{h}; "  # type: ignore[index]
-                            "a video file keeps one size")
+            raise SinkError(
+                f"the stream changed size from {self.size[0]}x{self.size[1]} to {w}x{h}; "  # type: ignore[index]
+                "a video file keeps one size"
+            )
         self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
         self.frames_written += 1
 
@@ -103,8 +110,10 @@ class VirtualCameraSink(Sink):
         try:
             import pyvirtualcam
         except ImportError as exc:
-            raise MissingDependencyError("a virtual camera needs pyvirtualcam: pip install pyvirtualcam "
-                                         "(and OBS, or v4l2loopback on Linux)") from exc
+            raise MissingDependencyError(
+                "a virtual camera needs pyvirtualcam: pip install pyvirtualcam "
+                "(and OBS, or v4l2loopback on Linux)"
+            ) from exc
         self._module = pyvirtualcam
         self.fps = fps or DEFAULT_FPS
         self.device = device

@@ -62,14 +62,17 @@ class CameraSource(FrameSource):
             cap = cv2.VideoCapture(self.index)
             if not cap.isOpened():
                 cap.release()
-                raise SourceError(f"no camera at index {self.index}{where}: check the index (0 is usually "
-                                  "the first camera), that no other program is using it, and that you may "
-                                  "access it; or give a video file instead")
+                raise SourceError(
+                    f"no camera at index {self.index}{where}: check the index (0 is usually "
+                    "the first camera), that no other program is using it, and that you may "
+                    "access it; or give a video file instead"
+                )
             ok, frame = cap.read()
         if not ok or frame is None:
             cap.release()
-            raise SourceError(f"camera {self.index}{where} opened but delivered no frame "
-                              "(is another program using it?)")
+            raise SourceError(
+                f"camera {self.index}{where} opened but delivered no frame (is another program using it?)"
+            )
         self._cap, self._first = cap, frame
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.info = SourceInfo(f"camera {self.index}", live=True, fps=fps if fps > 0 else None)
@@ -112,13 +115,19 @@ class VideoFileSource(FrameSource):
             ok, frame = cap.read() if cap.isOpened() else (False, None)
         if not ok or frame is None:
             cap.release()
-            raise SourceError(f"cannot read video '{self.path}': OpenCV could not decode a frame (not a "
-                              "video, damaged, or in a codec this OpenCV build lacks)")
+            raise SourceError(
+                f"cannot read video '{self.path}': OpenCV could not decode a frame (not a "
+                "video, damaged, or in a codec this OpenCV build lacks)"
+            )
         self._cap, self._first, self._cv2 = cap, frame, cv2
         fps = cap.get(cv2.CAP_PROP_FPS)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.info = SourceInfo(f"video {self.path.name}", live=False, fps=fps if fps > 0 else None,
-                               frame_count=count if count > 0 else None)
+        self.info = SourceInfo(
+            f"video {self.path.name}",
+            live=False,
+            fps=fps if fps > 0 else None,
+            frame_count=count if count > 0 else None,
+        )
         return self.info
 
     def read(self) -> np.ndarray | None:
@@ -141,8 +150,7 @@ class ScreenSource(FrameSource):
     """A region of the screen grabbed with ``mss`` (``region`` = left, top, width, height;
     None = the whole of ``monitor``), at most ``fps`` times a second."""
 
-    def __init__(self, region: tuple[int, int, int, int] | None = None, monitor: int = 1,
-                 fps: float = 30.0):
+    def __init__(self, region: tuple[int, int, int, int] | None = None, monitor: int = 1, fps: float = 30.0):
         self.region = region
         self.monitor = monitor
         self.fps = fps
@@ -154,11 +162,14 @@ class ScreenSource(FrameSource):
         try:
             import mss
         except ImportError as exc:
-            raise SourceError("screen capture needs the mss package: pip install 'lsd-bridge[sdk]' "
-                              "(or: pip install mss)") from exc
+            raise SourceError(
+                "screen capture needs the mss package: pip install 'lsd-bridge[sdk]' (or: pip install mss)"
+            ) from exc
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            raise SourceError("screen capture needs an X11 display and DISPLAY is not set (on Wayland, "
-                              "run under XWayland); give a camera index or a video file instead")
+            raise SourceError(
+                "screen capture needs an X11 display and DISPLAY is not set (on Wayland, "
+                "run under XWayland); give a camera index or a video file instead"
+            )
         try:
             grabber = mss.mss()
             monitors = grabber.monitors
@@ -167,8 +178,10 @@ class ScreenSource(FrameSource):
                 box = {"left": left, "top": top, "width": width, "height": height}
             else:
                 if not 0 <= self.monitor < len(monitors):
-                    raise SourceError(f"no monitor {self.monitor}: this screen has monitors "
-                                      f"1..{len(monitors) - 1} (0 = all of them)")
+                    raise SourceError(
+                        f"no monitor {self.monitor}: this screen has monitors "
+                        f"1..{len(monitors) - 1} (0 = all of them)"
+                    )
                 box = dict(monitors[self.monitor])
             grabber.grab(box)
         except SourceError:
@@ -176,8 +189,9 @@ class ScreenSource(FrameSource):
         except Exception as exc:  # mss raises its own ScreenShotError, and OSError
             raise SourceError(f"cannot capture the screen: {exc}") from exc
         self._grabber, self._box = grabber, box
-        self.info = SourceInfo(f"screen {box['width']}x{box['height']}+{box['left']}+{box['top']}",
-                               live=True, fps=self.fps)
+        self.info = SourceInfo(
+            f"screen {box['width']}x{box['height']}+{box['left']}+{box['top']}", live=True, fps=self.fps
+        )
         return self.info
 
     def read(self) -> np.ndarray | None:
@@ -230,8 +244,10 @@ def open_source(spec: Any, fps: float | None = None) -> FrameSource:
     if isinstance(spec, FrameSource):
         return spec
     if isinstance(spec, bool):
-        raise SourceError(f"input_source={spec!r} is not a source: give a camera index, a video file, "
-                          "'screen' or an iterator of frames")
+        raise SourceError(
+            f"input_source={spec!r} is not a source: give a camera index, a video file, "
+            "'screen' or an iterator of frames"
+        )
     if isinstance(spec, int | np.integer):
         return CameraSource(int(spec))
     if isinstance(spec, str):
@@ -239,26 +255,29 @@ def open_source(spec: Any, fps: float | None = None) -> FrameSource:
         if text.isdigit():
             return CameraSource(int(text))
         if text == "screen" or text.startswith("screen:"):
-            return ScreenSource(_region(text[len("screen:"):]) if ":" in text else None,
-                                fps=fps or 30.0)
+            return ScreenSource(_region(text[len("screen:") :]) if ":" in text else None, fps=fps or 30.0)
         return VideoFileSource(text)
     if isinstance(spec, os.PathLike):
         return VideoFileSource(spec)
     if isinstance(spec, np.ndarray):
         if spec.ndim != 4:
-            raise SourceError(f"an array source must be a stack of frames [N, H, W, C]; got shape "
-                              f"{spec.shape}")
+            raise SourceError(
+                f"an array source must be a stack of frames [N, H, W, C]; got shape {spec.shape}"
+            )
         return IteratorSource(spec, fps=fps)
     if isinstance(spec, Iterable):
         return IteratorSource(spec, fps=fps)
-    raise SourceError(f"input_source of type {type(spec).__name__} is not a source: give a camera index, "
-                      "a video file, 'screen' or an iterator of frames")
+    raise SourceError(
+        f"input_source of type {type(spec).__name__} is not a source: give a camera index, "
+        "a video file, 'screen' or an iterator of frames"
+    )
 
 
 def _region(text: str) -> tuple[int, int, int, int]:
     try:
         left, top, width, height = (int(v) for v in text.split(","))
     except ValueError:
-        raise SourceError(f"screen region '{text}' must be LEFT,TOP,WIDTH,HEIGHT, e.g. screen:0,0,1280,720"
-                          ) from None
+        raise SourceError(
+            f"screen region '{text}' must be LEFT,TOP,WIDTH,HEIGHT, e.g. screen:0,0,1280,720"
+        ) from None
     return left, top, width, height

@@ -22,8 +22,14 @@ class StyleState:
     applied: str = ""  # what the runtime answered it applied (effects: the resolved style)
 
     def request(self) -> dict[str, Any]:
-        return {"backend": self.backend, "style": self.style, "prompt": self.prompt,
-                "strength": self.strength, "seed": self.seed, "params": dict(self.params) or None}
+        return {
+            "backend": self.backend,
+            "style": self.style,
+            "prompt": self.prompt,
+            "strength": self.strength,
+            "seed": self.seed,
+            "params": dict(self.params) or None,
+        }
 
     def with_prompt(self, prompt: str) -> StyleState:
         """Effects: a prompt naming a look (``"thermal camera"``) switches to it; one that names
@@ -50,8 +56,12 @@ class StyleState:
 def check_strength(strength: float | None) -> float | None:
     if strength is None:
         return None
-    if isinstance(strength, bool) or not isinstance(strength, int | float) or not math.isfinite(strength) \
-            or not 0.0 <= strength <= 1.0:
+    if (
+        isinstance(strength, bool)
+        or not isinstance(strength, int | float)
+        or not math.isfinite(strength)
+        or not 0.0 <= strength <= 1.0
+    ):
         raise ValueError(f"strength must be a number from 0 to 1, got {strength!r}")
     return float(strength)
 

@@ -1,0 +1,1 @@
+"""The runtime's web console (``serve --web``): see ``console``."""
