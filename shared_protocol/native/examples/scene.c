@@ -19,10 +19,26 @@ void lsd_scene_render(uint8_t* pixels, uint32_t width, uint32_t height, uint32_t
             int G = (int)(60 + 120 * x / (width ? width : 1));
             int B = (int)(200 - 120 * y / (height ? height : 1));
             double dx = x - cx, dy = y - cy;
-            if (dx * dx + dy * dy < r * r) { R = 250; G = 210; B = 60; }
-            if (x >= bx && x < bx + bw && y >= by && y < by + bh) { R = 200; G = 40; B = 60 + (int)(frame % 128); }
-            if (x >= bar && x < bar + 6) { R = 255 - R / 2; G = 255 - G / 2; B = 255 - B / 2; }
-            if (((x / 16) + (y / 16)) % 2 == 0 && y > height * 0.85) { R /= 2; G /= 2; B /= 2; }
+            if (dx * dx + dy * dy < r * r) {
+                R = 250;
+                G = 210;
+                B = 60;
+            }
+            if (x >= bx && x < bx + bw && y >= by && y < by + bh) {
+                R = 200;
+                G = 40;
+                B = 60 + (int)(frame % 128);
+            }
+            if (x >= bar && x < bar + 6) {
+                R = 255 - R / 2;
+                G = 255 - G / 2;
+                B = 255 - B / 2;
+            }
+            if (((x / 16) + (y / 16)) % 2 == 0 && y > height * 0.85) {
+                R /= 2;
+                G /= 2;
+                B /= 2;
+            }
             uint8_t* p = row + 4 * (uint64_t)x;
             p[0] = clamp8(bgra ? B : R);
             p[1] = clamp8(G);

@@ -1,7 +1,8 @@
 /* Example engine host: renders a procedural scene on the CPU, streams it through the
- * LSD Bridge runtime (shm) and prints the latency.
+ * LSD Bridge runtime (shm, or inline for a runtime out of shared-memory reach) and prints the latency.
  *
  *   lsd_scene_host [--state-dir DIR] [--frames N] [--width W] [--height H] [--style NAME] [--fps F]
+ *                  [--transport shm|inline]
  *
  * Exit status 0 when at least a quarter of the frames came back restyled. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
@@ -10,38 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lsd_bridge/lsd_client.h"
+#include "lsd_clock.h"
 #include "scene.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-#ifdef _WIN32
-#  define WIN32_LEAN_AND_MEAN
-#  include <windows.h>
-static void sleep_ms(double ms) {
-    if (ms > 0) Sleep((DWORD)ms);
-}
-#else
-static void sleep_ms(double ms) {
-    if (ms <= 0) return;
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
-    nanosleep(&ts, NULL);
-}
-#endif
 
 int main(int argc, char** argv) {
     const char* state_dir = NULL;
     const char* style = "toon";
     unsigned frames = 120, width = 320, height = 180;
     double fps = 60.0;
+    lsd_transport transport = LSD_TRANSPORT_SHM;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--state-dir")) state_dir = argv[i + 1];
         else if (!strcmp(argv[i], "--frames")) frames = (unsigned)atoi(argv[i + 1]);
@@ -49,7 +29,16 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--height")) height = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--style")) style = argv[i + 1];
         else if (!strcmp(argv[i], "--fps")) fps = atof(argv[i + 1]);
-        else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
+        else if (!strcmp(argv[i], "--transport")) {
+            if (!strcmp(argv[i + 1], "inline")) transport = LSD_TRANSPORT_INLINE;
+            else if (strcmp(argv[i + 1], "shm") != 0) {
+                fprintf(stderr, "--transport: shm or inline, not %s\n", argv[i + 1]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
     }
     printf("lsd_scene_host: libcuda %s; streaming %u frames of %ux%u, style %s\n",
            lsd_cuda_available() ? "available" : "not available (shm path)", frames, width, height, style);
@@ -66,13 +55,22 @@ int main(int argc, char** argv) {
     }
     lsd_bind_desc bind;
     lsd_bind_desc_init(&bind, width, height, LSD_FORMAT_RGBA8);
+    bind.transport = transport;
     lsd_status s = lsd_client_bind(c, &bind, 5000);
-    if (s != LSD_OK) { fprintf(stderr, "bind: %s: %s\n", lsd_status_string(s), lsd_last_error()); lsd_client_close(c); return 1; }
+    if (s != LSD_OK) {
+        fprintf(stderr, "bind: %s: %s\n", lsd_status_string(s), lsd_last_error());
+        lsd_client_close(c);
+        return 1;
+    }
     lsd_style_desc sd;
     lsd_style_desc_init(&sd);
     sd.style = style;
     s = lsd_client_set_style(c, &sd, 5000);
-    if (s != LSD_OK) { fprintf(stderr, "set_style: %s: %s\n", lsd_status_string(s), lsd_last_error()); lsd_client_close(c); return 1; }
+    if (s != LSD_OK) {
+        fprintf(stderr, "set_style: %s: %s\n", lsd_status_string(s), lsd_last_error());
+        lsd_client_close(c);
+        return 1;
+    }
 
     size_t size = (size_t)width * height * 4;
     unsigned char* in = malloc(size);
@@ -80,7 +78,7 @@ int main(int argc, char** argv) {
     unsigned received = 0;
     double frame_ms = fps > 0 ? 1000.0 / fps : 0.0;
     for (unsigned f = 0; f < frames; ++f) {
-        double start = now_ms();
+        double start = lsd_now_ms();
         lsd_scene_render(in, width, height, width * 4, f, 0);
         lsd_frame_in fi = {0};
         fi.struct_size = sizeof fi;
@@ -88,7 +86,7 @@ int main(int argc, char** argv) {
         fi.width = width;
         fi.height = height;
         fi.format = LSD_FORMAT_RGBA8;
-        s = lsd_client_submit(c, &fi, NULL);  /* never waits: skipped when every slot is busy */
+        s = lsd_client_submit(c, &fi, NULL); /* never waits: skipped when every slot is busy */
         lsd_frame_out fo = {0};
         fo.struct_size = sizeof fo;
         fo.data = out;
@@ -102,7 +100,7 @@ int main(int argc, char** argv) {
         } else if (s < 0) {
             printf("frame %u: %s (%s)\n", f, lsd_status_string(s), lsd_last_error());
         }
-        sleep_ms(frame_ms - (now_ms() - start));
+        lsd_sleep_ms(frame_ms - (lsd_now_ms() - start));
     }
     lsd_stats st;
     memset(&st, 0, sizeof st);

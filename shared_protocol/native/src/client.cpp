@@ -1,9 +1,12 @@
 #include "client.hpp"
 
+#include "inline_codec.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 
 #include "protocol.hpp"
 #include "state_file.hpp"
@@ -20,20 +23,9 @@ static uint32_t current_pid() { return static_cast<uint32_t>(getpid()); }
 namespace lsd {
 namespace {
 
-const char* format_name(lsd_format f) {
-    switch (f) {
-        case LSD_FORMAT_RGBA8: return "rgba8";
-        case LSD_FORMAT_BGRA8: return "bgra8";
-        case LSD_FORMAT_RGBA16F: return "rgba16f";
-    }
-    return "rgba8";
-}
+constexpr uint32_t kFirstBackoffMs = 50;
 
-uint32_t bpp(lsd_format f) { return f == LSD_FORMAT_RGBA16F ? 8u : 4u; }
-
-double now_seconds() {
-    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-}
+double now_seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
@@ -43,11 +35,11 @@ Value ring_value(const lsd_ring_desc& r) {
     Value v = Value::object();
     v.set("width", Value::uint(r.width));
     v.set("height", Value::uint(r.height));
-    v.set("format", Value::str(format_name(r.format)));
+    v.set("format", Value::str(lsd_proto_format_name(r.format)));
     if (r.pitch) v.set("pitch", Value::uint(r.pitch));
     v.set("bottom_up", Value::boolean(r.bottom_up != 0));
-    if (r.color != LSD_COLOR_DEFAULT) v.set("color", Value::str(r.color == LSD_COLOR_LINEAR ? "linear" : "srgb"));
-    v.set("slots", Value::uint(r.slots ? r.slots : proto::kDefaultSlots));
+    if (r.color != LSD_COLOR_DEFAULT) v.set("color", Value::str(lsd_proto_color_name(r.color)));
+    v.set("slots", Value::uint(r.slots ? r.slots : LSD_DEFAULT_SLOTS));
     return v;
 }
 
@@ -55,10 +47,46 @@ double num(const Value* v) { return v ? v->as_double() : 0.0; }
 uint64_t unum(const Value* v) { return v && v->is_uint() ? v->u : 0; }
 std::string text(const Value* v) { return v && v->is_str() ? v->s : std::string(); }
 
+void copy_rows(unsigned char* dst, uint64_t dst_pitch, const unsigned char* src, uint64_t src_pitch, uint64_t row,
+               uint32_t rows) {
+    if (dst_pitch == src_pitch) {
+        std::memcpy(dst, src, static_cast<size_t>(src_pitch * (rows - 1) + row));
+        return;
+    }
+    for (uint32_t r = 0; r < rows; ++r)
+        std::memcpy(dst + static_cast<size_t>(r * dst_pitch), src + static_cast<size_t>(r * src_pitch),
+                    static_cast<size_t>(row));
+}
+
+template <size_t N>
+void copy_text(char (&dst)[N], const std::string& src) {
+    size_t n = std::min(src.size(), N - 1);
+    std::memcpy(dst, src.data(), n);
+    dst[n] = '\0';
+}
+
 }  // namespace
 
+// a tcp:// endpoint whose host is not this machine: shared memory cannot reach it
+bool remote_endpoint(const std::string& endpoint) {
+    const std::string tcp = "tcp://";
+    if (endpoint.compare(0, tcp.size(), tcp) != 0) return false;
+    std::string host = endpoint.substr(tcp.size(), endpoint.rfind(':') - tcp.size());
+    return host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1";
+}
+
+std::string remote_without_key_message(const std::string& endpoint) {
+    return "the runtime at " + endpoint +
+           " is on another machine and takes only CURVE-encrypted links: "
+           "give its server key (server_key in its runtime.json, or lsd_client_config.server_key)";
+}
+
 Client::Client(const lsd_client_config& cfg)
-    : ctx_(1), wake_tx_(ctx_, zmq::socket_type::pair), wake_rx_(ctx_, zmq::socket_type::pair) {
+    : ctx_(1),
+      wake_tx_(ctx_, zmq::socket_type::pair),
+      wake_rx_(ctx_, zmq::socket_type::pair),
+      conn_(ctx_, this),
+      backoff_(kFirstBackoffMs, cfg.reconnect_max_ms ? cfg.reconnect_max_ms : LSD_DEFAULT_RECONNECT_MAX_MS) {
     if (const char* dbg = std::getenv("LSD_DEBUG"); dbg && *dbg && *dbg != '0') debug_ = true;
     if (cfg.state_dir) {
         use_state_dir_ = true;
@@ -66,12 +94,12 @@ Client::Client(const lsd_client_config& cfg)
     }
     if (cfg.endpoint) cfg_endpoint_ = cfg.endpoint;
     if (cfg.token) cfg_token_ = cfg.token;
+    if (cfg.server_key) cfg_server_key_ = cfg.server_key;
     name_ = cfg.client_name && *cfg.client_name ? cfg.client_name : std::string("lsd-native/") + lsd_version();
     cfg_heartbeat_ms_ = cfg.heartbeat_ms;
     cfg_timeout_ms_ = cfg.timeout_ms;
-    reconnect_max_ms_ = cfg.reconnect_max_ms ? cfg.reconnect_max_ms : 1000;
-    heartbeat_ms_ = cfg_heartbeat_ms_ ? cfg_heartbeat_ms_ : 500;
-    timeout_ms_ = cfg_timeout_ms_ ? cfg_timeout_ms_ : 2000;
+    heartbeat_ms_ = cfg_heartbeat_ms_ ? cfg_heartbeat_ms_ : LSD_DEFAULT_HEARTBEAT_MS;
+    timeout_ms_ = cfg_timeout_ms_ ? cfg_timeout_ms_ : LSD_DEFAULT_TIMEOUT_MS;
     endpoint_ = cfg_endpoint_;
     char addr[64];
     std::snprintf(addr, sizeof addr, "inproc://lsd-wake-%p", static_cast<void*>(this));
@@ -87,20 +115,32 @@ Client::~Client() { close(); }
 void Client::wake_locked() {
     try {
         (void)wake_tx_.send(zmq::const_buffer("w", 1), zmq::send_flags::dontwait);
-    } catch (const zmq::error_t&) {
-    }
+    } catch (const zmq::error_t&) {}
 }
 
 std::string Client::describe_endpoint_locked() const {
-    std::string where = endpoint_.empty() ? (use_state_dir_ ? "(state file " + state_dir_ + ")" : "(no endpoint)") : endpoint_;
+    std::string where =
+        endpoint_.empty() ? (use_state_dir_ ? "(state file " + state_dir_ + ")" : "(no endpoint)") : endpoint_;
     return where + (last_conn_error_.empty() ? "" : ": " + last_conn_error_);
+}
+
+lsd_status Client::not_ready_locked() const {
+    if (state_ < LSD_STATE_CONNECTED || state_ == LSD_STATE_CLOSED) {
+        set_last_error("not connected to the runtime " + describe_endpoint_locked());
+        return LSD_E_NOT_CONNECTED;
+    }
+    set_last_error(bind_.wanted() ? "rings are being bound" : "no rings bound: call lsd_client_bind first");
+    return LSD_E_NOT_BOUND;
 }
 
 // ---------------------------------------------------------------- API side
 
 lsd_status Client::connect(uint32_t timeout_ms) {
     std::unique_lock<std::mutex> lk(mu_);
-    if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
     if (!want_connect_) {
         want_connect_ = true;
         if (state_ == LSD_STATE_IDLE) state_ = LSD_STATE_CONNECTING;
@@ -119,16 +159,20 @@ lsd_conn_state Client::state() {
 
 lsd_status Client::bind(const lsd_bind_desc& desc, uint32_t timeout_ms) {
     std::unique_lock<std::mutex> lk(mu_);
-    if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
-    bind_want_ = desc;
-    uint64_t seq = ++bind_seq_;
-    if (!want_connect_) { want_connect_ = true; if (state_ == LSD_STATE_IDLE) state_ = LSD_STATE_CONNECTING; }
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
+    uint64_t seq = bind_.want(desc);
+    if (!want_connect_) {
+        want_connect_ = true;
+        if (state_ == LSD_STATE_IDLE) state_ = LSD_STATE_CONNECTING;
+    }
     cmds_.push_back(Cmd{CmdKind::Bind});
     wake_locked();
-    cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return bind_done_seq_ >= seq || closed_; });
-    if (bind_done_seq_ >= seq) {
-        if (bind_result_ != LSD_OK) set_last_error(bind_error_);
-        return bind_result_;
+    if (bind_.wait(lk, cv_, seq, timeout_ms, [&] { return closed_; })) {
+        if (bind_.result() != LSD_OK) set_last_error(bind_.error());
+        return bind_.result();
     }
     if (state_ < LSD_STATE_CONNECTED) {
         set_last_error("not connected to the runtime " + describe_endpoint_locked() +
@@ -141,16 +185,21 @@ lsd_status Client::bind(const lsd_bind_desc& desc, uint32_t timeout_ms) {
 
 lsd_status Client::set_style(const StyleRequest& style, uint32_t timeout_ms) {
     std::unique_lock<std::mutex> lk(mu_);
-    if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
-    style_want_ = style;
-    uint64_t seq = ++style_seq_;
-    if (!want_connect_) { want_connect_ = true; if (state_ == LSD_STATE_IDLE) state_ = LSD_STATE_CONNECTING; }
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
+    uint64_t seq = style_.want(style);
+    runtime_changed_style_ = false;  // the client's own request again
+    if (!want_connect_) {
+        want_connect_ = true;
+        if (state_ == LSD_STATE_IDLE) state_ = LSD_STATE_CONNECTING;
+    }
     cmds_.push_back(Cmd{CmdKind::Style});
     wake_locked();
-    cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return style_done_seq_ >= seq || closed_; });
-    if (style_done_seq_ >= seq) {
-        if (style_result_ != LSD_OK) set_last_error(style_error_);
-        return style_result_;
+    if (style_.wait(lk, cv_, seq, timeout_ms, [&] { return closed_; })) {
+        if (style_.result() != LSD_OK) set_last_error(style_.error());
+        return style_.result();
     }
     if (state_ < LSD_STATE_CONNECTED) {
         set_last_error("not connected to the runtime " + describe_endpoint_locked() +
@@ -162,70 +211,89 @@ lsd_status Client::set_style(const StyleRequest& style, uint32_t timeout_ms) {
 }
 
 lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
-    std::shared_ptr<Mapping> map;
+    std::shared_ptr<SlotStorage> storage;
     uint32_t slot = 0;
     uint64_t gen = 0, id = 0;
+    bool drop_motion = false;
     RingGeometry g;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
-        if (state_ < LSD_STATE_CONNECTED || state_ == LSD_STATE_CLOSED) {
-            set_last_error("not connected to the runtime " + describe_endpoint_locked());
-            return LSD_E_NOT_CONNECTED;
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
         }
-        if (state_ != LSD_STATE_READY || !map_) {
-            set_last_error(bind_want_ ? "rings are being bound" : "no rings bound: call lsd_client_bind first");
-            return LSD_E_NOT_BOUND;
-        }
-        g = in_;
+        if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
+        g = slots_.input();
         if (f.width != g.width || f.height != g.height || f.format != g.format) {
             char buf[200];
             std::snprintf(buf, sizeof buf, "frame is %ux%u %s; the input ring is %ux%u %s", f.width, f.height,
-                          format_name(f.format), g.width, g.height, format_name(g.format));
+                          lsd_proto_format_name(f.format), g.width, g.height, lsd_proto_format_name(g.format));
             set_last_error(buf);
             return LSD_E_MISMATCH;
         }
-        uint32_t row = g.width * bpp(g.format);
+        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
         if (f.pitch != 0 && f.pitch < row) {
-            set_last_error("frame pitch " + std::to_string(f.pitch) + " is smaller than a row (" + std::to_string(row) + " bytes)");
+            set_last_error("frame pitch " + std::to_string(f.pitch) + " is smaller than a row (" + std::to_string(row) +
+                           " bytes)");
             return LSD_E_INVALID_ARGUMENT;
         }
-        bool found = false;
-        for (uint32_t k = 0; k < g.slots; ++k)
-            if (in_owned_[k]) { slot = k; found = true; break; }
-        if (!found) {
-            ++skipped_;
+        const std::shared_ptr<SlotStorage>& st = slots_.storage();
+        for (auto [plane, given, pitch, name] : {std::make_tuple(&st->motion(), f.motion, f.motion_pitch, "motion"),
+                                                 std::make_tuple(&st->depth(), f.depth, f.depth_pitch, "depth")}) {
+            if (!given) continue;
+            if (!plane->present()) {
+                set_last_error(std::string("frame.") + name + " is set, but the binding has no " + name +
+                               " plane (declare it in lsd_bind_desc." + name + ")");
+                return LSD_E_MISMATCH;
+            }
+            uint64_t plane_row = static_cast<uint64_t>(g.width) * plane->bytes_per_pixel;
+            if (pitch != 0 && pitch < plane_row) {
+                set_last_error(std::string("frame.") + name + "_pitch " + std::to_string(pitch) +
+                               " is smaller than a row (" + std::to_string(plane_row) + " bytes)");
+                return LSD_E_INVALID_ARGUMENT;
+            }
+        }
+        std::optional<uint32_t> free_slot = slots_.acquire_input();
+        if (!free_slot) {
+            ++stats_.skipped;
+            motion_gap_ = true;  // the engine's next motion measures from this frame, never sent
             set_last_error("every input slot is with the runtime; frame skipped (latest frame wins)");
             return LSD_NO_FREE_SLOT;
         }
-        in_owned_[slot] = false;
-        map = map_;
-        gen = gen_;
+        slot = *free_slot;
+        // after a skipped frame the next motion does not hold (PROTOCOL.md section 4): not sent
+        drop_motion = motion_gap_;
+        motion_gap_ = false;
+        storage = slots_.storage();
+        gen = slots_.generation();
         id = next_id();
     }
-    // copy outside the lock; the mapping stays alive through `map`
-    uint32_t row = g.width * bpp(g.format);
-    uint32_t src_pitch = f.pitch ? f.pitch : row;
-    unsigned char* dst = map->in[slot]->data();
-    const auto* src = static_cast<const unsigned char*>(f.data);
-    if (src_pitch == g.pitch) {
-        std::memcpy(dst, src, static_cast<size_t>(g.pitch) * (g.height - 1) + row);
-    } else {
-        for (uint32_t r = 0; r < g.height; ++r)
-            std::memcpy(dst + static_cast<size_t>(r) * g.pitch, src + static_cast<size_t>(r) * src_pitch, row);
+    // copy outside the lock; the slot is ours and the storage stays alive through `storage`
+    uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+    copy_rows(storage->input(slot), g.pitch, static_cast<const unsigned char*>(f.data), f.pitch ? f.pitch : row, row,
+              g.height);
+    uint32_t flags = f.flags & ~(LSD_FRAME_MOTION | LSD_FRAME_DEPTH);  // the planes given say which are filled
+    for (auto [plane, given, pitch, bit] :
+         {std::make_tuple(&storage->motion(), f.motion, f.motion_pitch, LSD_FRAME_MOTION),
+          std::make_tuple(&storage->depth(), f.depth, f.depth_pitch, LSD_FRAME_DEPTH)}) {
+        if (!given || (bit == LSD_FRAME_MOTION && drop_motion)) continue;
+        uint64_t plane_row = static_cast<uint64_t>(g.width) * plane->bytes_per_pixel;
+        copy_rows(plane->segments[slot]->data(), plane->pitch, static_cast<const unsigned char*>(given),
+                  pitch ? pitch : plane_row, plane_row, g.height);
+        flags |= bit;
     }
     std::lock_guard<std::mutex> lk(mu_);
-    if (gen != gen_) {
+    if (gen != slots_.generation()) {
         set_last_error("the binding changed while the frame was copied (reconnect or rebind); frame skipped");
         return state_ >= LSD_STATE_CONNECTED ? LSD_E_NOT_BOUND : LSD_E_NOT_CONNECTED;
     }
-    ++submitted_;
-    inflight_[id] = InFlight{Clock::now(), slot, {}};
+    ++stats_.submitted;
+    slots_.in_flight(id, slot, Clock::now());
     Cmd c{CmdKind::Frame};
     c.gen = gen;
     c.id = id;
     c.slot = slot;
-    c.flags = f.flags;
+    c.flags = flags;
     c.time = f.time != 0.0 ? f.time : now_seconds();
     cmds_.push_back(c);
     wake_locked();
@@ -234,49 +302,43 @@ lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
 }
 
 lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
-    std::shared_ptr<Mapping> map;
-    Ready r;
+    std::shared_ptr<SlotStorage> storage;
+    ReadyFrame r;
     RingGeometry g;
     uint64_t gen = 0;
     {
         std::unique_lock<std::mutex> lk(mu_);
-        if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
-        cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return ready_.valid || closed_; });
-        if (closed_) { set_last_error("client is closed"); return LSD_E_CLOSED; }
-        if (!ready_.valid || !map_) {
-            if (state_ < LSD_STATE_CONNECTED) {
-                set_last_error("not connected to the runtime " + describe_endpoint_locked());
-                return LSD_E_NOT_CONNECTED;
-            }
-            if (state_ != LSD_STATE_READY) { set_last_error("no rings bound"); return LSD_E_NOT_BOUND; }
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
+        }
+        cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || slots_.has_ready(); });
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
+        }
+        if (!slots_.has_ready()) {
+            if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
             set_last_error("no new finished frame");
             return LSD_NO_FRAME;
         }
-        g = out_;
-        uint64_t row = static_cast<uint64_t>(g.width) * bpp(g.format);
+        g = slots_.output();
+        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
         uint64_t pitch = out.pitch ? out.pitch : row;
-        uint64_t need = pitch * (g.height - 1) + row;
-        if (pitch < row || out.capacity < need) {
-            set_last_error("output buffer too small: a " + std::to_string(g.width) + "x" + std::to_string(g.height) + " " +
-                           format_name(g.format) + " frame with pitch " + std::to_string(pitch) + " needs " +
-                           std::to_string(need) + " bytes");
+        uint64_t need = lsd_proto_frame_bytes(g.width, g.height, g.format, out.pitch);
+        if (pitch < row || out.capacity < need) {  // the frame stays ready for a big enough buffer
+            set_last_error("output buffer too small: a " + std::to_string(g.width) + "x" + std::to_string(g.height) +
+                           " " + lsd_proto_format_name(g.format) + " frame with pitch " + std::to_string(pitch) +
+                           " needs " + std::to_string(need) + " bytes");
             return LSD_E_INVALID_ARGUMENT;
         }
-        r = ready_;
-        ready_.valid = false;
-        map = map_;
-        gen = gen_;
+        r = *slots_.take_ready();
+        storage = slots_.storage();
+        gen = slots_.generation();
     }
-    uint32_t row = g.width * bpp(g.format);
-    uint32_t dst_pitch = out.pitch ? out.pitch : row;
-    const unsigned char* src = map->out[r.slot]->data();
-    auto* dst = static_cast<unsigned char*>(out.data);
-    if (dst_pitch == g.pitch) {
-        std::memcpy(dst, src, static_cast<size_t>(g.pitch) * (g.height - 1) + row);
-    } else {
-        for (uint32_t y = 0; y < g.height; ++y)
-            std::memcpy(dst + static_cast<size_t>(y) * dst_pitch, src + static_cast<size_t>(y) * g.pitch, row);
-    }
+    uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+    copy_rows(static_cast<unsigned char*>(out.data), out.pitch ? out.pitch : row, storage->output(r.slot), g.pitch, row,
+              g.height);
     out.width = g.width;
     out.height = g.height;
     out.format = g.format;
@@ -284,9 +346,9 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
     out.time = r.time;
     out.timings = r.timings;
     std::lock_guard<std::mutex> lk(mu_);
-    ++taken_;
-    if (gen == gen_) {
-        release_queue_.push_back(r.slot);
+    ++stats_.taken;
+    if (gen == slots_.generation()) {
+        slots_.release(r.slot);
         cmds_.push_back(Cmd{CmdKind::Release});
         wake_locked();
     }
@@ -296,25 +358,21 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
 void Client::stats(lsd_stats& s) {
     std::lock_guard<std::mutex> lk(mu_);
     s.state = state_;
-    s.frames_submitted = submitted_;
-    s.frames_done = done_;
-    s.frames_dropped = dropped_;
-    s.frames_skipped = skipped_;
-    s.frames_lost = lost_;
-    s.frames_taken = taken_;
-    s.reconnects = reconnects_;
-    s.errors = errors_;
-    auto fill = [](lsd_latency& l, const LatencyWindow& w) {
-        l.p50_ms = w.percentile(50.0);
-        l.p99_ms = w.percentile(99.0);
-        l.samples = w.size();
-    };
-    fill(s.queue, lat_queue_);
-    fill(s.input, lat_input_);
-    fill(s.backend, lat_backend_);
-    fill(s.output, lat_output_);
-    fill(s.total, lat_total_);
-    fill(s.round_trip, lat_rt_);
+    stats_.fill(s);
+}
+
+void Client::style_info(lsd_style_info& out) {
+    std::lock_guard<std::mutex> lk(mu_);
+    // pending: asked for and not answered on this session yet, or none asked for (nothing
+    // applied: frames pass through); the runtime's console may have applied one since
+    if (style_.pending()) out.status = LSD_PENDING;
+    else if (runtime_changed_style_) out.status = LSD_OK;
+    else out.status = style_.sent() ? style_.result() : LSD_PENDING;
+    copy_text(out.backend, applied_.backend);
+    copy_text(out.style, applied_.style);
+    copy_text(out.model, applied_.model);
+    copy_text(out.matched, applied_.matched);
+    copy_text(out.message, out.status == LSD_E_REJECTED ? style_.error() : std::string());
 }
 
 void Client::close() {
@@ -329,96 +387,84 @@ void Client::close() {
     if (io_.joinable()) io_.join();
     std::lock_guard<std::mutex> lk(mu_);
     state_ = LSD_STATE_CLOSED;
-    map_.reset();
+    slots_.unbind();
 }
 
-// ---------------------------------------------------------------- I/O thread
+// ---------------------------------------------------------------- I/O thread: connecting
 
-bool Client::send(const Value& msg) {
-    if (!dealer_) return false;
-    std::string bytes = proto::encode(msg);
-    try {
-        auto r = dealer_->send(zmq::const_buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait);
-        if (!r) return false;  // high-water mark: the runtime is not reading
-    } catch (const zmq::error_t&) {
-        return false;
-    }
-    last_send_ = Clock::now();
-    return true;
-}
-
-void Client::close_dealer() {
-    if (monitor_) {
-        if (dealer_) zmq_socket_monitor(dealer_->handle(), nullptr, 0);
-        monitor_.reset();
-    }
-    dealer_.reset();
-}
-
-void Client::try_connect(Clock::time_point now) {
-    std::string endpoint = cfg_endpoint_, token = cfg_token_, why;
-    if (use_state_dir_) {
-        RuntimeState st;
-        if (!read_runtime_state(state_dir_, st, why)) {
-            std::lock_guard<std::mutex> lk(mu_);
-            last_conn_error_ = why;
-            next_attempt_ = now + std::chrono::milliseconds(backoff_ms_);
-            backoff_ms_ = std::min(backoff_ms_ * 2, reconnect_max_ms_);
-            return;
-        }
-        endpoint = st.endpoint;
-        token = st.token;
-    }
+Value Client::hello_message(const std::string& token) {
+    // offer the transport the rings want first; for a runtime on another machine shm cannot work
+    lsd_transport want = LSD_TRANSPORT_SHM;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        endpoint_ = endpoint;
+        if (bind_.wanted()) want = bind_.wanted()->transport;
+        else if (remote_endpoint(endpoint_)) want = LSD_TRANSPORT_INLINE;
     }
-    try {
-        dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-        dealer_->set(zmq::sockopt::linger, 0);
-        // a dropped TCP connection means the runtime died or restarted: notice at once
-        // (a runtime restarted on the same port would otherwise keep answering our pings)
-        char addr[80];
-        std::snprintf(addr, sizeof addr, "inproc://lsd-mon-%p-%u", static_cast<void*>(this), ++monitor_seq_);
-        if (zmq_socket_monitor(dealer_->handle(), addr, ZMQ_EVENT_DISCONNECTED) == 0) {
-            monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
-            monitor_->set(zmq::sockopt::linger, 0);
-            monitor_->connect(addr);
-        }
-        dealer_->connect(endpoint);
-    } catch (const zmq::error_t& e) {
-        close_dealer();
-        std::lock_guard<std::mutex> lk(mu_);
-        last_conn_error_ = std::string("cannot connect: ") + e.what();
-        next_attempt_ = now + std::chrono::milliseconds(reconnect_max_ms_);
-        return;
-    }
+    offered_ = want;
     hello_id_ = next_id();
     Value hello = proto::make("hello", hello_id_);
     hello.set("token", Value::str(token));
     hello.set("client", Value::str(name_));
     Value tr = Value::array();
-    tr.arr.push_back(Value::str("shm"));
+    tr.arr.push_back(Value::str(lsd_proto_transport_name(want)));
+    lsd_transport other = want == LSD_TRANSPORT_SHM ? LSD_TRANSPORT_INLINE : LSD_TRANSPORT_SHM;
+    tr.arr.push_back(Value::str(lsd_proto_transport_name(other)));
     hello.set("transports", tr);
     hello.set("pid", Value::uint(current_pid()));
-    send(hello);
-    hello_sent_ = now;
-    last_recv_ = now;
+    Value kinds = Value::array();  // how this client opens shm slots (Linux: only sealed memfds)
+#if defined(__linux__)
+    kinds.arr.push_back(Value::str("memfd"));
+#else
+    kinds.arr.push_back(Value::str("named"));
+#endif
+    hello.set("shm", kinds);
+    return hello;
+}
+
+void Client::try_connect(Clock::time_point now) {
+    std::string endpoint = cfg_endpoint_, token = cfg_token_, server_key = cfg_server_key_, why;
+    if (use_state_dir_) {
+        RuntimeState st;
+        if (!read_runtime_state(state_dir_, st, why)) {
+            std::lock_guard<std::mutex> lk(mu_);
+            last_conn_error_ = why;
+            next_attempt_ = now + std::chrono::milliseconds(backoff_.next());
+            return;
+        }
+        endpoint = st.endpoint;
+        token = st.token;
+        if (server_key.empty()) server_key = st.server_key;
+    }
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        endpoint_ = endpoint;
+    }
+    if (server_key.empty() && remote_endpoint(endpoint)) {
+        // the runtime only takes CURVE-encrypted links from other machines: a plain one would hang
+        std::lock_guard<std::mutex> lk(mu_);
+        last_conn_error_ = remote_without_key_message(endpoint);
+        next_attempt_ = now + std::chrono::milliseconds(backoff_.max());
+        return;
+    }
+    if (!conn_.open(endpoint, server_key, why)) {
+        std::lock_guard<std::mutex> lk(mu_);
+        last_conn_error_ = why;
+        next_attempt_ = now + std::chrono::milliseconds(backoff_.max());
+        return;
+    }
+    conn_.send(hello_message(token));
     std::lock_guard<std::mutex> lk(mu_);
     state_ = LSD_STATE_CONNECTING;
 }
 
 void Client::teardown(const std::string& why, Clock::time_point retry_at, bool count_lost) {
-    close_dealer();
+    conn_.close();
     std::lock_guard<std::mutex> lk(mu_);
     last_conn_error_ = why;
-    if (count_lost) lost_ += inflight_.size();
-    inflight_.clear();
-    map_.reset();
-    ++gen_;
-    in_owned_.fill(false);
-    ready_.valid = false;
-    release_queue_.clear();
+    size_t lost = slots_.unbind();
+    if (count_lost) stats_.lost += lost;
+    style_.session_lost();  // nothing is applied on the next session until it answers
+    applied_ = StyleAnswer{};
     // frames and releases belong to the old session; bind/style requests stay wanted
     std::deque<Cmd> keep;
     for (const Cmd& c : cmds_)
@@ -429,75 +475,227 @@ void Client::teardown(const std::string& why, Clock::time_point retry_at, bool c
     cv_.notify_all();
 }
 
+// ---------------------------------------------------------------- I/O thread: sending
+
 void Client::send_bind() {
-    lsd_bind_desc d;
+    std::optional<lsd_bind_desc> d;
+    uint64_t id = next_id();
+    bool other_transport = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!bind_want_) return;
-        d = *bind_want_;
-        bind_sent_ = d;
-        bind_sent_seq_ = bind_seq_;
-        // a re-bind retires the old rings at once: stop using them now
-        if (map_) {
-            map_.reset();
-            ++gen_;
-            in_owned_.fill(false);
-            ready_.valid = false;
-            release_queue_.clear();
-            lost_ += inflight_.size();
-            inflight_.clear();
+        if (!bind_.wanted()) return;
+        other_transport = bind_.wanted()->transport != session_transport_;
+        if (!other_transport) {
+            d = bind_.send(id);
+            // a re-bind retires the old rings at once: stop using them now
+            if (slots_.bound()) stats_.lost += slots_.unbind();
+            if (state_ == LSD_STATE_READY) state_ = LSD_STATE_CONNECTED;
         }
-        if (state_ == LSD_STATE_READY) state_ = LSD_STATE_CONNECTED;
     }
-    bind_id_ = next_id();
-    Value m = proto::make("bind", bind_id_);
-    m.set("transport", Value::str("shm"));
-    m.set("input", ring_value(d.input));
-    m.set("output", ring_value(d.output));
-    if (d.model_width && d.model_height) {
-        m.set("model_width", Value::uint(d.model_width));
-        m.set("model_height", Value::uint(d.model_height));
+    if (other_transport) {
+        // the session was opened for another transport: end it properly (the runtime frees its
+        // rings at once) and open one for this bind (hello offers the bind's transport first)
+        say_bye();
+        teardown("reopening the session for another transport", Clock::now());
+        return;
     }
-    send(m);
+    Value m = proto::make("bind", id);
+    m.set("transport", Value::str(lsd_proto_transport_name(d->transport)));
+    m.set("input", ring_value(d->input));
+    m.set("output", ring_value(d->output));
+    if (d->model_width && d->model_height) {
+        m.set("model_width", Value::uint(d->model_width));
+        m.set("model_height", Value::uint(d->model_height));
+    }
+    if (d->motion.format != LSD_MOTION_NONE) {
+        m.set("motion_format", Value::str(lsd_proto_motion_format_name(d->motion.format)));
+        m.set("motion_units", Value::str(lsd_proto_motion_units_name(d->motion.units)));
+        m.set("motion_sign", Value::str(lsd_proto_motion_sign_name(d->motion.sign)));
+        m.set("motion_y_up", Value::boolean(d->motion.y_up != 0));
+        if (d->motion.pitch) m.set("motion_pitch", Value::uint(d->motion.pitch));
+    }
+    if (d->depth.format != LSD_DEPTH_NONE) {
+        m.set("depth_format", Value::str(lsd_proto_depth_format_name(d->depth.format)));
+        m.set("depth_kind", Value::str(lsd_proto_depth_kind_name(d->depth.kind)));
+        if (d->depth.kind == LSD_DEPTH_KIND_DEVICE) {
+            m.set("depth_reversed_z", Value::boolean(d->depth.reversed_z != 0));
+            m.set("depth_near", Value::real(d->depth.near_plane));
+            m.set("depth_far", Value::real(d->depth.far_plane));
+        }
+        if (d->depth.pitch) m.set("depth_pitch", Value::uint(d->depth.pitch));
+    }
+    if (d->transport == LSD_TRANSPORT_INLINE && d->codec == LSD_CODEC_LZ4 && lz4_available()) {
+        Value codecs = Value::array();
+        codecs.arr.push_back(Value::str(lsd_proto_codec_name(LSD_CODEC_LZ4)));
+        m.set("codecs", codecs);
+    }
+    conn_.send(m);
 }
 
 void Client::send_style() {
-    StyleRequest s;
+    std::optional<StyleRequest> s;
+    uint64_t id = next_id();
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!style_want_) return;
-        s = *style_want_;
-        style_sent_ = s;
-        style_sent_seq_ = style_seq_;
+        s = style_.send(id);
     }
-    style_id_ = next_id();
-    Value m = proto::make("set_style", style_id_);
-    m.set("backend", Value::str(s.backend.empty() ? "effects" : s.backend));
-    if (s.has_style) m.set("style", Value::str(s.style));
-    if (s.has_prompt) m.set("prompt", Value::str(s.prompt));
-    if (s.has_strength) m.set("strength", Value::real(s.strength));
-    if (s.has_seed) m.set("seed", Value::sint(s.seed));
-    send(m);
+    if (!s) return;
+    Value m = proto::make("set_style", id);
+    if (s->has_backend) m.set("backend", Value::str(s->backend));
+    if (s->has_style) m.set("style", Value::str(s->style));
+    if (s->has_prompt) m.set("prompt", Value::str(s->prompt));
+    if (s->has_strength) m.set("strength", Value::real(s->strength));
+    if (s->has_seed) m.set("seed", Value::sint(s->seed));
+    if (s->has_model) m.set("model", Value::str(s->model));
+    conn_.send(m);
 }
 
-void Client::on_welcome(const Value& m, Clock::time_point) {
-    std::string transport = text(m.get("transport"));
-    if (transport != "shm") {
-        teardown("the runtime chose transport '" + transport + "'; this client offers shm only",
-                 Clock::now() + std::chrono::milliseconds(reconnect_max_ms_), false);
+void Client::send_frame(const Cmd& c, bool session) {
+    std::vector<uint32_t> rel;
+    std::shared_ptr<SlotStorage> storage;
+    size_t size = 0;
+    bool lz4 = false;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!session || c.gen != slots_.generation()) return;  // the frame belonged to rings now gone
+        rel = slots_.releases_for(c.id);                       // piggy-back the releases on the frame
+        storage = slots_.storage();
+        size = slots_.input().size;
+        lz4 = inline_lz4_;
+    }
+    Value m = proto::make("frame", c.id);
+    m.set("slot", Value::uint(c.slot));
+    m.set("time", Value::real(c.time));
+    if (c.flags) m.set("flags", Value::uint(c.flags));
+    if (!rel.empty()) {
+        Value arr = Value::array();
+        for (uint32_t s : rel) arr.arr.push_back(Value::uint(s));
+        m.set("release", arr);
+    }
+    // inline: the slot's bytes travel in the message (the slot is the runtime's until answered),
+    // as an LZ4 block when the session agreed on one and it pays
+    size_t wire = 0;
+    bool packed = false;
+    if (storage->is_inline()) {
+        packed = lz4 && lz4_pack(storage->input(c.slot), size, pack_buffer_);
+        if (packed) {
+            m.set("data", Value::bin_ref(pack_buffer_.data(), pack_buffer_.size()));
+            m.set("codec", Value::str(lsd_proto_codec_name(LSD_CODEC_LZ4)));
+        } else {
+            m.set("data", Value::bin_ref(storage->input(c.slot), size));
+        }
+        wire = packed ? pack_buffer_.size() : size;
+    }
+    if (wire) {
+        std::lock_guard<std::mutex> lk(mu_);
+        stats_.inline_sent += wire;
+        if (packed) ++stats_.inline_packed;
+    }
+    if (!conn_.send(m)) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (c.gen == slots_.generation() && slots_.unsent(c.id)) ++stats_.lost;
+    }
+}
+
+void Client::send_releases() {
+    std::vector<uint32_t> slots;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        slots = slots_.drain_releases();
+    }
+    if (slots.empty()) return;
+    Value m = proto::make("release", next_id());
+    Value arr = Value::array();
+    for (uint32_t s : slots) arr.arr.push_back(Value::uint(s));
+    m.set("slots", arr);
+    conn_.send(m);
+}
+
+void Client::say_bye(int linger_ms) {
+    bool session;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        session = state_ >= LSD_STATE_CONNECTED && state_ != LSD_STATE_CLOSED;
+    }
+    if (session) {
+        Value bye = proto::make("bye", next_id());
+        bye.set("reason", Value::str("client closing"));
+        conn_.send(bye);
+    }
+    conn_.close(session ? linger_ms : 0);
+}
+
+void Client::process_commands() {
+    std::deque<Cmd> cmds;
+    lsd_conn_state st;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        cmds.swap(cmds_);
+        st = state_;
+    }
+    bool session = conn_.is_open() && st >= LSD_STATE_CONNECTED && st != LSD_STATE_CLOSED;
+    bool want_bind = false, want_style = false;
+    for (const Cmd& c : cmds) {
+        switch (c.kind) {
+            case CmdKind::Bind: want_bind = true; break;
+            case CmdKind::Style: want_style = true; break;
+            case CmdKind::Release: break;
+            case CmdKind::Frame: send_frame(c, session); break;
+        }
+    }
+    if (!session) {
+        if (want_bind || want_style) {  // keep them for when the session opens
+            std::lock_guard<std::mutex> lk(mu_);
+            if (want_bind) cmds_.push_back(Cmd{CmdKind::Bind});
+            if (want_style) cmds_.push_back(Cmd{CmdKind::Style});
+        }
         return;
     }
-    heartbeat_ms_ = cfg_heartbeat_ms_ ? cfg_heartbeat_ms_ : static_cast<uint32_t>(std::max<uint64_t>(10, unum(m.get("heartbeat_ms"))));
-    timeout_ms_ = cfg_timeout_ms_ ? cfg_timeout_ms_ : static_cast<uint32_t>(std::max<uint64_t>(50, unum(m.get("timeout_ms"))));
-    backoff_ms_ = 50;
+    if (want_style) send_style();
+    if (want_bind) send_bind();
+    send_releases();
+}
+
+// ---------------------------------------------------------------- I/O thread: receiving
+
+void Client::on_welcome(const Value& m) {
+    lsd_transport chosen = LSD_TRANSPORT_SHM;
+    std::string transport = text(m.get("transport"));
+    bool known = false;
+    for (lsd_transport t : {LSD_TRANSPORT_SHM, LSD_TRANSPORT_INLINE}) {
+        if (transport == lsd_proto_transport_name(t)) {
+            chosen = t;
+            known = true;
+        }
+    }
+    if (!known) {
+        teardown("the runtime chose transport '" + transport + "', which this client does not offer",
+                 Clock::now() + std::chrono::milliseconds(backoff_.max()), false);
+        return;
+    }
+    heartbeat_ms_ = cfg_heartbeat_ms_ ? cfg_heartbeat_ms_
+                                      : static_cast<uint32_t>(std::max<uint64_t>(10, unum(m.get("heartbeat_ms"))));
+    timeout_ms_ =
+        cfg_timeout_ms_ ? cfg_timeout_ms_ : static_cast<uint32_t>(std::max<uint64_t>(50, unum(m.get("timeout_ms"))));
+    backoff_.reset();
+    session_transport_ = chosen;
+    session_id_ = text(m.get("session"));
     bool rebind, restyle;
     {
         std::lock_guard<std::mutex> lk(mu_);
         state_ = LSD_STATE_CONNECTED;
-        if (had_session_) ++reconnects_;
+        if (bind_.wanted() && bind_.wanted()->transport != chosen) {
+            // the runtime cannot serve the bind's transport: say so instead of reopening forever
+            bind_.send(0);
+            bind_.refuse(LSD_E_UNSUPPORTED,
+                         std::string("the runtime serves ") + lsd_proto_transport_name(chosen) + ", not " +
+                             lsd_proto_transport_name(offered_) + ", to this client",
+                         false);
+        }
+        if (had_session_) ++stats_.reconnects;
         last_conn_error_.clear();
-        rebind = bind_want_.has_value();
-        restyle = style_want_.has_value();
+        rebind = bind_.wanted().has_value();
+        restyle = style_.wanted().has_value();
         // requests queued before the session opened are answered by the sends below
         std::deque<Cmd> keep;
         for (const Cmd& c : cmds_)
@@ -511,97 +709,152 @@ void Client::on_welcome(const Value& m, Clock::time_point) {
 }
 
 void Client::on_bound(const Value& m) {
-    auto map = std::make_shared<Mapping>();
-    RingGeometry gi, go;
-    std::string why;
     lsd_bind_desc d;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!bind_sent_) return;
-        d = *bind_sent_;  // the rings this reply answers (bind_want_ may be newer)
+        if (!bind_.sent()) return;
+        d = *bind_.sent();  // the rings this reply answers (the wanted ones may be newer)
     }
-    auto open_ring = [&](const Value* reply, const lsd_ring_desc& r, RingGeometry& g,
-                         std::vector<std::unique_ptr<ShmSegment>>& segs) -> bool {
-        const Value* names = reply ? reply->get("names") : nullptr;
+    std::string why;
+    auto geometry = [&](const Value* reply, const lsd_ring_desc& r, RingGeometry& g) -> bool {
         g.width = r.width;
         g.height = r.height;
         g.format = r.format;
-        g.slots = r.slots ? r.slots : proto::kDefaultSlots;
+        g.slots = r.slots ? r.slots : LSD_DEFAULT_SLOTS;
         g.pitch = static_cast<uint32_t>(unum(reply ? reply->get("pitch") : nullptr));
         g.size = static_cast<size_t>(unum(reply ? reply->get("size") : nullptr));
-        uint64_t row = static_cast<uint64_t>(g.width) * bpp(g.format);
-        if (!names || names->arr.size() != g.slots || g.pitch < row ||
-            g.size < static_cast<size_t>(g.pitch) * (g.height - 1) + row) {
+        if (g.pitch < lsd_proto_row_bytes(g.width, g.format) ||
+            g.size != lsd_proto_slot_bytes(g.width, g.height, g.format, g.pitch)) {
             why = "the runtime's 'bound' does not match the requested ring";
+            return false;
+        }
+        return true;
+    };
+    auto open_ring = [&](const Value* reply, const RingGeometry& g,
+                         std::vector<std::unique_ptr<ShmSegment>>& segs) -> bool {
+        const Value* names = reply ? reply->get("names") : nullptr;
+        if (!names || names->arr.size() != g.slots) {
+            why = "the runtime's 'bound' names " + std::to_string(names ? names->arr.size() : 0) + " slots, not " +
+                  std::to_string(g.slots);
             return false;
         }
         for (const Value& n : names->arr) {
             auto seg = std::make_unique<ShmSegment>();
-            if (!seg->open(n.s, g.size, why)) return false;
+            if (!seg->open(n.s, g.size, why, session_id_)) return false;
             segs.push_back(std::move(seg));
         }
         return true;
     };
-    bool ok = open_ring(m.get("input"), d.input, gi, map->in) && open_ring(m.get("output"), d.output, go, map->out);
+    // a plane beside the input ring: its rows as the bind declared them, one segment per input slot
+    auto open_plane = [&](const char* name, uint32_t bpp, uint32_t pitch, const RingGeometry& in,
+                          PlaneRing& plane) -> bool {
+        if (!bpp) return true;  // not asked for
+        const Value* reply = m.get(name);
+        RingGeometry g;
+        g.slots = in.slots;
+        g.pitch = static_cast<uint32_t>(unum(reply ? reply->get("pitch") : nullptr));
+        g.size = static_cast<size_t>(unum(reply ? reply->get("size") : nullptr));
+        uint64_t row = static_cast<uint64_t>(in.width) * bpp;
+        if (!reply || g.pitch != (pitch ? pitch : row) || g.size != static_cast<uint64_t>(g.pitch) * in.height) {
+            why = std::string("the runtime's 'bound' has no matching ") + name + " plane";
+            return false;
+        }
+        plane.pitch = g.pitch;
+        plane.bytes_per_pixel = bpp;
+        return open_ring(reply, g, plane.segments);
+    };
+    RingGeometry gi, go;
+    std::shared_ptr<SlotStorage> storage;
+    bool ok = geometry(m.get("input"), d.input, gi) && geometry(m.get("output"), d.output, go);
+    try {
+        if (ok && d.transport == LSD_TRANSPORT_INLINE) {
+            storage = SlotStorage::local(gi, go);
+        } else if (ok) {
+            std::vector<std::unique_ptr<ShmSegment>> in, out;
+            PlaneRing motion, depth;
+            ok = open_ring(m.get("input"), gi, in) && open_ring(m.get("output"), go, out) &&
+                 open_plane("motion", lsd_proto_motion_format_bytes_per_pixel(d.motion.format), d.motion.pitch, gi,
+                            motion) &&
+                 open_plane("depth", lsd_proto_depth_format_bytes_per_pixel(d.depth.format), d.depth.pitch, gi, depth);
+            if (ok) storage = SlotStorage::shm(std::move(in), std::move(out), std::move(motion), std::move(depth));
+        }
+    } catch (const std::bad_alloc&) {
+        ok = false;
+        why = "out of memory for the rings' local buffers";
+    }
     std::lock_guard<std::mutex> lk(mu_);
-    bind_done_seq_ = bind_sent_seq_;
     if (!ok) {
-        bind_result_ = LSD_E_IO;
-        bind_error_ = "cannot map the runtime's slots: " + why;
+        std::string hint = remote_endpoint(endpoint_) ? " (the runtime is on another machine: bind with "
+                                                        "LSD_TRANSPORT_INLINE)"
+                                                      : "";
+        bind_.fail(LSD_E_IO, "cannot map the runtime's slots: " + why + hint);
         cv_.notify_all();
         return;
     }
-    map_ = map;
-    ++gen_;
-    in_ = gi;
-    out_ = go;
-    in_owned_.fill(false);
-    for (uint32_t k = 0; k < gi.slots; ++k) in_owned_[k] = true;
-    ready_.valid = false;
-    release_queue_.clear();
-    inflight_.clear();
+    slots_.bind(storage, gi, go);
+    // a compressed block can be a little larger than its frame: allow LZ4's bound
+    max_reply_bytes_ = LSD_MAX_MESSAGE_BYTES + (storage->is_inline() ? go.size + go.size / 255 + 16 : 0);
+    inline_lz4_ = storage->is_inline() && d.codec == LSD_CODEC_LZ4 && lz4_available() &&
+                  text(m.get("codec")) == lsd_proto_codec_name(LSD_CODEC_LZ4);
     state_ = LSD_STATE_READY;
-    bind_result_ = LSD_OK;
-    bind_error_.clear();
+    bind_.accept();
     cv_.notify_all();
+}
+
+void Client::on_style_set(const Value& m) {
+    std::lock_guard<std::mutex> lk(mu_);
+    style_.accept();
+    runtime_changed_style_ = false;
+    applied_.backend = text(m.get("backend"));
+    applied_.style = text(m.get("style"));
+    applied_.matched = text(m.get("matched"));
+    applied_.model = m.get("model") ? text(m.get("model")) : applied_.style;  // a 0.1 runtime sends none
+    cv_.notify_all();
+}
+
+void Client::on_style_changed(const Value& m) {
+    std::lock_guard<std::mutex> lk(mu_);
+    applied_.backend = text(m.get("backend"));
+    applied_.style = text(m.get("style"));
+    applied_.matched = text(m.get("matched"));
+    applied_.model = m.get("model") ? text(m.get("model")) : applied_.style;
+    runtime_changed_style_ = true;
 }
 
 void Client::on_error(const Value& m, Clock::time_point now) {
     std::string code = text(m.get("code")), message = text(m.get("message")), ref = text(m.get("ref"));
+    lsd_error_code ec = lsd_proto_error_from_name(code.c_str());
+    lsd_msg_type about = lsd_proto_msg_from_name(ref.c_str());
     uint64_t id = unum(m.get("id"));
     std::string full = "runtime error " + code + ": " + message;
     bool hello_refused = false, session_lost = false, rebind = false;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        ++errors_;
-        if (state_ == LSD_STATE_CONNECTING && (id == hello_id_ || ref == "hello" || ref.empty())) {
+        ++stats_.errors;
+        if (state_ == LSD_STATE_CONNECTING && (id == hello_id_ || about == LSD_MSG_HELLO || ref.empty())) {
             hello_refused = true;
-        } else if (code == "no_session") {
+            if (ec == LSD_ERROR_TRANSPORT_UNAVAILABLE && bind_.wanted()) {
+                // neither transport: the bind cannot be served (a session without rings still can)
+                bind_.send(0);
+                bind_.refuse(LSD_E_UNSUPPORTED, full, false);
+                cv_.notify_all();
+            }
+        } else if (ec == LSD_ERROR_NO_SESSION) {
             // a runtime restarted on the same endpoint: ZeroMQ reconnected the socket
             // underneath us, but the new process has never heard of this session
             session_lost = true;
-        } else if (code == "not_bound" && state_ == LSD_STATE_READY && bind_want_) {
+        } else if (ec == LSD_ERROR_NOT_BOUND && state_ == LSD_STATE_READY && bind_.wanted()) {
             rebind = true;  // the runtime lost our rings (should not happen): bind again
-        } else if (ref == "bind" && id == bind_id_) {
-            bind_done_seq_ = bind_sent_seq_;
-            bind_result_ = code == "transport_unavailable" ? LSD_E_UNSUPPORTED : LSD_E_REJECTED;
-            bind_error_ = full;
-            bind_want_.reset();  // not re-sent after a reconnect
+        } else if (about == LSD_MSG_BIND && id == bind_.id()) {
+            // not re-sent after a reconnect (a newer bind, if one is waiting, still goes out)
+            bind_.refuse(ec == LSD_ERROR_TRANSPORT_UNAVAILABLE ? LSD_E_UNSUPPORTED : LSD_E_REJECTED, full, false);
             cv_.notify_all();
-        } else if (ref == "set_style" && id == style_id_) {
-            style_done_seq_ = style_sent_seq_;
-            style_result_ = LSD_E_REJECTED;
-            style_error_ = full;
-            style_want_ = style_accepted_;
+        } else if (about == LSD_MSG_SET_STYLE && id == style_.id()) {
+            style_.refuse(LSD_E_REJECTED, full, true);  // back to the last style accepted
             cv_.notify_all();
-        } else if (ref == "frame") {
+        } else if (about == LSD_MSG_FRAME) {
             // an error changes nothing on the runtime: the slot (and any releases) are still ours
-            auto it = inflight_.find(id);
-            if (it != inflight_.end()) {
-                if (it->second.slot < LSD_MAX_SLOTS) in_owned_[it->second.slot] = true;
-                for (uint32_t s : it->second.released) release_queue_.push_back(s);
-                inflight_.erase(it);
-            }
+            slots_.refused(id);
         }
         if (!hello_refused) last_conn_error_ = full;
     }
@@ -615,8 +868,7 @@ void Client::on_error(const Value& m, Clock::time_point now) {
     }
     if (hello_refused) {
         // wrong token (a restarted runtime), busy, version: retry later, re-reading the state file
-        uint32_t wait = std::max<uint32_t>(backoff_ms_, 100);
-        backoff_ms_ = std::min(backoff_ms_ * 2, reconnect_max_ms_);
+        uint32_t wait = std::max<uint32_t>(backoff_.next(), 100);
         teardown("hello refused: " + full, now + std::chrono::milliseconds(wait), false);
     }
 }
@@ -625,22 +877,50 @@ void Client::on_frame_done(const Value& m, Clock::time_point now) {
     uint64_t id = unum(m.get("id"));
     uint64_t slot = unum(m.get("slot")), in_slot = unum(m.get("in_slot"));
     const Value* t = m.get("timings");
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!map_) return;  // answer for rings already retired
-    auto it = inflight_.find(id);
-    if (it == inflight_.end()) {
-        // not a frame of these rings (stray or stale): hand a valid output slot straight back
-        if (slot < out_.slots) release_queue_.push_back(static_cast<uint32_t>(slot));
-        return;
+    const Value* data = m.get("data");
+    std::shared_ptr<SlotStorage> storage;
+    RingGeometry out;
+    std::optional<InFlight> f;
+    bool held = false;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!slots_.bound()) return;  // an answer for rings already retired
+        f = slots_.finished(id);
+        out = slots_.output();
+        storage = slots_.storage();
+        if (!f) {
+            // not a frame of these rings (stray or stale): hand a valid output slot straight back
+            slots_.release_stray(static_cast<uint32_t>(slot));
+            return;
+        }
+        ++stats_.done;
+        held = slots_.output_held(static_cast<uint32_t>(slot));
     }
-    // the input slot comes back; trust our record of it (in_slot should say the same)
-    if (in_slot != it->second.slot && debug_)
+    if (f->slot != in_slot && debug_)
         std::fprintf(stderr, "lsd: frame %llu: in_slot %llu, expected %u\n", (unsigned long long)id,
-                     (unsigned long long)in_slot, it->second.slot);
-    if (it->second.slot < in_.slots) in_owned_[it->second.slot] = true;
-    ++done_;
-    Ready r;
-    r.valid = true;
+                     (unsigned long long)in_slot, f->slot);
+    bool valid = slot < out.slots && !held;  // a slot the client holds is not the runtime's to fill
+    bool packed = false;
+    if (valid && storage->is_inline()) {
+        // the output slot is ours from this message on: its bytes go where take() reads them
+        const Value* codec = m.get("codec");
+        valid = data && data->kind == Value::Bin;
+        unsigned char* dst = storage->output(static_cast<uint32_t>(slot));
+        if (valid && codec) {
+            bool lz4;
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                lz4 = inline_lz4_;
+            }
+            packed = lz4 && text(codec) == lsd_proto_codec_name(LSD_CODEC_LZ4);
+            valid = packed && lz4_unpack(reinterpret_cast<const unsigned char*>(data->bin_data()), data->bin_size(),
+                                         dst, out.size);
+        } else if (valid) {
+            valid = data->bin_size() == out.size;
+            if (valid) std::memcpy(dst, data->bin_data(), out.size);
+        }
+    }
+    ReadyFrame r;
     r.slot = static_cast<uint32_t>(slot);
     r.id = id;
     r.time = num(m.get("time"));
@@ -651,231 +931,156 @@ void Client::on_frame_done(const Value& m, Clock::time_point now) {
         r.timings.output_ms = num(t->get("output_ms"));
         r.timings.total_ms = num(t->get("total_ms"));
     }
-    r.timings.round_trip_ms = ms_between(it->second.submitted, now);
-    lat_rt_.add(r.timings.round_trip_ms);
-    inflight_.erase(it);
-    lat_queue_.add(r.timings.queue_ms);
-    lat_input_.add(r.timings.input_ms);
-    lat_backend_.add(r.timings.backend_ms);
-    lat_output_.add(r.timings.output_ms);
-    lat_total_.add(r.timings.total_ms);
-    if (slot >= out_.slots) return;
-    if (ready_.valid) release_queue_.push_back(ready_.slot);  // never taken: newest wins
-    ready_ = r;
+    r.timings.round_trip_ms = ms_between(f->submitted, now);
+    std::lock_guard<std::mutex> lk(mu_);
+    stats_.add(r.timings);
+    if (valid && storage->is_inline()) {
+        stats_.inline_received += data->bin_size();
+        if (packed) ++stats_.inline_packed;
+    }
+    if (!valid) {
+        ++stats_.errors;
+        last_conn_error_ = "the runtime's frame_done for frame " + std::to_string(id) + " is unusable (slot " +
+                           std::to_string(slot) + ", data size or codec); frame skipped";
+        if (slot < out.slots && !held) slots_.release_stray(static_cast<uint32_t>(slot));
+        return;
+    }
+    slots_.ready(r);
     cv_.notify_all();
+}
+
+void Client::on_dropped(const Value& m) {
+    uint64_t id = unum(m.get("id"));
+    if (debug_)
+        std::fprintf(stderr, "lsd: frame %llu dropped (%s)\n", (unsigned long long)id, text(m.get("reason")).c_str());
+    std::lock_guard<std::mutex> lk(mu_);
+    if (slots_.bound() && slots_.dropped(id)) ++stats_.dropped;  // unknown ids (stale, stray) change nothing
 }
 
 void Client::handle(const zmq::message_t& msg, Clock::time_point now) {
     Value m;
     proto::Error err;
-    if (!proto::decode(msg.data(), msg.size(), "runtime", m, err, proto::kMaxMessageBytes + (64u << 20))) {
-        if (err.code == "version_mismatch") {
+    if (!proto::decode(msg.data(), msg.size(), "runtime", m, err, max_reply_bytes_)) {
+        if (lsd_proto_error_from_name(err.code.c_str()) == LSD_ERROR_VERSION_MISMATCH) {
             teardown("the runtime speaks another protocol version (" + err.message + ")",
-                     now + std::chrono::milliseconds(reconnect_max_ms_));
+                     now + std::chrono::milliseconds(backoff_.max()));
             return;
         }
         std::lock_guard<std::mutex> lk(mu_);
-        ++errors_;
+        ++stats_.errors;
         last_conn_error_ = "ignored an invalid message from the runtime: " + err.code + ": " + err.message;
         return;
     }
-    last_recv_ = now;
-    const std::string t = m.get("t")->s;
-    if (t == "welcome") {
-        if (unum(m.get("id")) == hello_id_) on_welcome(m, now);
-    } else if (t == "bound") {
-        if (unum(m.get("id")) == bind_id_) on_bound(m);
-    } else if (t == "style_set") {
-        if (unum(m.get("id")) == style_id_) {
-            std::lock_guard<std::mutex> lk(mu_);
-            style_done_seq_ = style_sent_seq_;
-            style_result_ = LSD_OK;
-            style_accepted_ = style_sent_;
-            cv_.notify_all();
-        }
-    } else if (t == "frame_done") {
-        on_frame_done(m, now);
-    } else if (t == "dropped") {
-        if (debug_) std::fprintf(stderr, "lsd: frame %llu dropped (%s)\n", (unsigned long long)unum(m.get("id")), text(m.get("reason")).c_str());
-        std::lock_guard<std::mutex> lk(mu_);
-        auto it = inflight_.find(unum(m.get("id")));
-        if (map_ && it != inflight_.end()) {  // unknown ids (stale or stray) change nothing
-            if (it->second.slot < in_.slots) in_owned_[it->second.slot] = true;
-            inflight_.erase(it);
-            ++dropped_;
-        }
-    } else if (t == "error") {
-        on_error(m, now);
-    } else if (t == "ping") {
-        Value pong = proto::make("pong", unum(m.get("id")));
-        pong.set("time", Value::real(num(m.get("time"))));
-        send(pong);
-    } else if (t == "bye") {
-        teardown("the runtime ended the session (" + text(m.get("reason")) + ")", now + std::chrono::milliseconds(100));
-    }
-    // pong, stats: liveness only
-}
-
-void Client::send_release_now() {
-    std::vector<uint32_t> slots;
+    conn_.last_recv = now;
+    uint64_t id = unum(m.get("id"));
+    uint64_t bind_id, style_id;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        slots.swap(release_queue_);
+        bind_id = bind_.id();
+        style_id = style_.id();
     }
-    if (slots.empty()) return;
-    Value m = proto::make("release", next_id());
-    Value arr = Value::array();
-    for (uint32_t s : slots) arr.arr.push_back(Value::uint(s));
-    m.set("slots", arr);
-    send(m);
+    switch (lsd_proto_msg_from_name(m.get("t")->s.c_str())) {
+        case LSD_MSG_WELCOME:
+            if (id == hello_id_) on_welcome(m);
+            break;
+        case LSD_MSG_BOUND:
+            if (id == bind_id) on_bound(m);
+            break;
+        case LSD_MSG_STYLE_SET:
+            if (id == 0) on_style_changed(m);  // the runtime's web console changed it
+            else if (id == style_id) on_style_set(m);
+            break;
+        case LSD_MSG_FRAME_DONE: on_frame_done(m, now); break;
+        case LSD_MSG_DROPPED: on_dropped(m); break;
+        case LSD_MSG_ERROR: on_error(m, now); break;
+        case LSD_MSG_PING: {
+            Value pong = proto::make("pong", id);
+            pong.set("time", Value::real(num(m.get("time"))));
+            conn_.send(pong);
+            break;
+        }
+        case LSD_MSG_BYE:
+            teardown("the runtime ended the session (" + text(m.get("reason")) + ")",
+                     now + std::chrono::milliseconds(100));
+            break;
+        default:  // pong, stats: liveness only
+            break;
+    }
 }
 
-void Client::process_commands(Clock::time_point) {
-    std::deque<Cmd> cmds;
-    uint64_t gen;
-    lsd_conn_state st;
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        cmds.swap(cmds_);
-        gen = gen_;
-        st = state_;
+// ---------------------------------------------------------------- I/O thread: the loop
+
+void Client::check_timers(Clock::time_point now, lsd_conn_state st) {
+    using std::chrono::milliseconds;
+    if (!conn_.is_open()) return;
+    if (st == LSD_STATE_CONNECTING && now - conn_.opened_at > milliseconds(timeout_ms_)) {
+        teardown("no answer to hello within " + std::to_string(timeout_ms_) + " ms",
+                 now + milliseconds(backoff_.next()), false);
+    } else if (st >= LSD_STATE_CONNECTED && now - conn_.last_recv > milliseconds(timeout_ms_)) {
+        teardown("the runtime has not answered for " + std::to_string(timeout_ms_) + " ms (gone?)",
+                 now + milliseconds(10));
+    } else if (st >= LSD_STATE_CONNECTED && (now - conn_.last_send >= milliseconds(heartbeat_ms_) ||
+                                             (now - conn_.last_recv >= milliseconds(heartbeat_ms_) &&
+                                              now - conn_.last_ping >= milliseconds(heartbeat_ms_)))) {
+        Value ping = proto::make("ping", next_id());
+        ping.set("time", Value::real(now_seconds()));
+        conn_.send(ping);
+        conn_.last_ping = now;
     }
-    bool session = dealer_ && st >= LSD_STATE_CONNECTED && st != LSD_STATE_CLOSED;
-    bool want_bind = false, want_style = false;
-    for (const Cmd& c : cmds) {
-        switch (c.kind) {
-            case CmdKind::Bind: want_bind = true; break;
-            case CmdKind::Style: want_style = true; break;
-            case CmdKind::Release: break;
-            case CmdKind::Frame: {
-                if (!session || c.gen != gen) break;
-                std::vector<uint32_t> rel;
-                {
-                    std::lock_guard<std::mutex> lk(mu_);
-                    rel.swap(release_queue_);  // piggy-back the releases on the frame
-                    auto it = inflight_.find(c.id);
-                    if (it != inflight_.end()) it->second.released = rel;
-                }
-                Value m = proto::make("frame", c.id);
-                m.set("slot", Value::uint(c.slot));
-                m.set("time", Value::real(c.time));
-                if (c.flags) m.set("flags", Value::uint(c.flags));
-                if (!rel.empty()) {
-                    Value arr = Value::array();
-                    for (uint32_t s : rel) arr.arr.push_back(Value::uint(s));
-                    m.set("release", arr);
-                }
-                if (!send(m)) {
-                    std::lock_guard<std::mutex> lk(mu_);
-                    if (inflight_.erase(c.id)) ++lost_;
-                    if (gen_ == c.gen) in_owned_[c.slot] = true;
-                    for (uint32_t s : rel) release_queue_.push_back(s);
-                }
-                break;
-            }
-        }
-    }
-    if (!session) {
-        if (want_bind || want_style) {  // keep them for when the session opens
-            std::lock_guard<std::mutex> lk(mu_);
-            if (want_bind) cmds_.push_back(Cmd{CmdKind::Bind});
-            if (want_style) cmds_.push_back(Cmd{CmdKind::Style});
-        }
-        return;
-    }
-    if (want_style) send_style();
-    if (want_bind) send_bind();
-    send_release_now();
 }
 
 void Client::io_main() {
     using namespace std::chrono;
-    zmq::message_t msg;
     while (true) {
-        auto now = Clock::now();
-        bool want;
-        lsd_conn_state st;
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (stop_) break;
-            want = want_connect_;
-            st = state_;
         }
-        if (want && !dealer_ && now >= next_attempt_) {
-            try_connect(now);
-            std::lock_guard<std::mutex> lk(mu_);
-            st = state_;
-        }
-        // timers
-        if (dealer_) {
-            if (st == LSD_STATE_CONNECTING && now - hello_sent_ > milliseconds(timeout_ms_)) {
-                uint32_t wait = backoff_ms_;
-                backoff_ms_ = std::min(backoff_ms_ * 2, reconnect_max_ms_);
-                teardown("no answer to hello within " + std::to_string(timeout_ms_) + " ms", now + milliseconds(wait), false);
-            } else if (st >= LSD_STATE_CONNECTED && now - last_recv_ > milliseconds(timeout_ms_)) {
-                teardown("the runtime has not answered for " + std::to_string(timeout_ms_) + " ms (gone?)",
-                         now + milliseconds(10));
-            } else if (st >= LSD_STATE_CONNECTED &&
-                       (now - last_send_ >= milliseconds(heartbeat_ms_) ||
-                        (now - last_recv_ >= milliseconds(heartbeat_ms_) && now - last_ping_ >= milliseconds(heartbeat_ms_)))) {
-                Value ping = proto::make("ping", next_id());
-                ping.set("time", Value::real(now_seconds()));
-                send(ping);
-                last_ping_ = now;
-            }
-        }
-        // wait for a message, a wake-up or the next timer (at most 20 ms)
-        long wait_ms = 20;
-        if (want && !dealer_) wait_ms = std::max<long>(0, std::min<long>(20, duration_cast<milliseconds>(next_attempt_ - now).count()));
-        zmq::pollitem_t items[3] = {{wake_rx_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, 0, ZMQ_POLLIN, 0},
-                                    {nullptr, 0, ZMQ_POLLIN, 0}};
-        int n = 1;
-        if (dealer_) { items[1].socket = dealer_->handle(); n = 2; }
-        if (dealer_ && monitor_) { items[2].socket = monitor_->handle(); n = 3; }
         try {
-            zmq::poll(items, static_cast<size_t>(n), milliseconds(wait_ms));
-        } catch (const zmq::error_t&) {
-            continue;
+            io_step();
+        } catch (const std::exception& e) {
+            // out of memory encoding a frame, a bug: the game must not die of it; start over
+            teardown(std::string("internal error in the I/O thread: ") + e.what(),
+                     Clock::now() + milliseconds(backoff_.next()));
         }
-        while (wake_rx_.recv(msg, zmq::recv_flags::dontwait)) {
-        }
-        now = Clock::now();
-        while (dealer_) {
-            zmq::recv_result_t r;
-            try {
-                r = dealer_->recv(msg, zmq::recv_flags::dontwait);
-            } catch (const zmq::error_t&) {
-                break;
-            }
-            if (!r) break;
-            handle(msg, now);
-        }
-        if (dealer_ && monitor_) {
-            bool dropped = false;
-            try {
-                while (monitor_->recv(msg, zmq::recv_flags::dontwait)) {
-                    if (!msg.more()) dropped = true;
-                }
-            } catch (const zmq::error_t&) {
-            }
-            if (dropped) teardown("the connection to the runtime dropped (runtime stopped or restarted)", now + milliseconds(20));
-        }
-        process_commands(now);
     }
-    if (dealer_) {
-        bool session;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            session = state_ >= LSD_STATE_CONNECTED && state_ != LSD_STATE_CLOSED;
-        }
-        if (session) {
-            Value bye = proto::make("bye", next_id());
-            bye.set("reason", Value::str("client closing"));
-            send(bye);
-            dealer_->set(zmq::sockopt::linger, 100);
-        }
-        close_dealer();
+    try {
+        if (conn_.is_open()) say_bye();
+    } catch (const std::exception&) { conn_.close(); }
+}
+
+void Client::io_step() {
+    using namespace std::chrono;
+    zmq::message_t msg;
+    auto now = Clock::now();
+    bool want;
+    lsd_conn_state st;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        want = want_connect_;
+        st = state_;
     }
+    if (want && !conn_.is_open() && now >= next_attempt_) {
+        try_connect(now);
+        std::lock_guard<std::mutex> lk(mu_);
+        st = state_;
+    }
+    check_timers(now, st);
+    // wait for a message, a wake-up or the next timer (at most 20 ms)
+    long wait_ms = 20;
+    if (want && !conn_.is_open())
+        wait_ms = std::max<long>(0, std::min<long>(20, duration_cast<milliseconds>(next_attempt_ - now).count()));
+    zmq::pollitem_t items[3] = {{wake_rx_.handle(), 0, ZMQ_POLLIN, 0}, {}, {}};
+    int n = 1 + conn_.poll_items(items + 1);
+    try {
+        zmq::poll(items, static_cast<size_t>(n), milliseconds(wait_ms));
+    } catch (const zmq::error_t&) { return; }
+    while (wake_rx_.recv(msg, zmq::recv_flags::dontwait)) {}
+    now = Clock::now();
+    conn_.drain([&](const zmq::message_t& m) { handle(m, now); });
+    if (conn_.dropped())
+        teardown("the connection to the runtime dropped (runtime stopped or restarted)", now + milliseconds(20));
+    process_commands();
 }
 
 }  // namespace lsd

@@ -1,23 +1,28 @@
-// The client behind the C handle: API side (any thread) + one I/O thread owning the DEALER.
+// The client behind the C handle. API calls (any thread) and one I/O thread meet under one
+// mutex; the parts each do one job:
+//   Connection      the DEALER socket, its monitor, heartbeat timers, reconnect back-off (I/O thread)
+//   PendingRequest  a bind or set_style the API asked for and the I/O thread completes
+//   SlotLedger      slot ownership, frames in flight, the newest output, releases
+//   ClientStats     counters and latency windows
+// Messages from the runtime are dispatched on lsd_msg_type, error codes compared as
+// lsd_error_code values (both generated from the contract).
 #pragma once
-#include <array>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <zmq.hpp>
 
-#include "latency_window.hpp"
+#include "client_stats.hpp"
+#include "connection.hpp"
 #include "lsd_bridge/lsd_client.h"
-#include "shm_segment.hpp"
+#include "pending_request.hpp"
+#include "slot_ledger.hpp"
 #include "value.hpp"
 
 namespace lsd {
@@ -25,25 +30,24 @@ namespace lsd {
 void set_last_error(const std::string& message);
 void clear_last_error();
 
-using Clock = std::chrono::steady_clock;
-
-struct RingGeometry {
-    uint32_t width = 0, height = 0, pitch = 0, slots = 0;
-    lsd_format format = LSD_FORMAT_RGBA8;
-    size_t size = 0;
-};
-
-// The mapped slots of one binding; API threads hold a reference while they copy.
-struct Mapping {
-    std::vector<std::unique_ptr<ShmSegment>> in, out;
-};
-
 struct StyleRequest {
-    std::string backend, style, prompt;
-    bool has_style = false, has_prompt = false, has_strength = false, has_seed = false;
+    std::string backend, style, prompt, model;
+    bool has_backend = false, has_style = false, has_prompt = false, has_strength = false, has_seed = false,
+         has_model = false;
     double strength = 0.0;
     int64_t seed = 0;
 };
+
+// What the runtime said it applied (style_set), or why it refused the last request.
+struct StyleAnswer {
+    std::string backend, style, model, matched;
+};
+
+// A tcp:// endpoint whose host is not this machine (shared memory cannot reach it; the runtime
+// takes only CURVE-encrypted links there).
+bool remote_endpoint(const std::string& endpoint);
+// The error a client gets for such an endpoint without the runtime's server key.
+std::string remote_without_key_message(const std::string& endpoint);
 
 class Client {
 public:
@@ -57,6 +61,7 @@ public:
     lsd_status submit(const lsd_frame_in& frame, uint64_t* frame_id);
     lsd_status take(lsd_frame_out& out, uint32_t timeout_ms);
     void stats(lsd_stats& out);
+    void style_info(lsd_style_info& out);
     void close();
 
 private:
@@ -67,82 +72,71 @@ private:
         uint32_t slot = 0, flags = 0;
         double time = 0.0;
     };
-    struct InFlight {
-        Clock::time_point submitted;
-        uint32_t slot;
-        std::vector<uint32_t> released;  // output slots handed back with this frame
-    };
-    struct Ready {
-        bool valid = false;
-        uint32_t slot = 0;
-        uint64_t id = 0;
-        double time = 0.0;
-        lsd_timings timings{};
-    };
 
     // I/O thread
     void io_main();
+    void io_step();  // one turn of the loop: connect, timers, poll, messages, commands
+    void check_timers(Clock::time_point now, lsd_conn_state st);
     void try_connect(Clock::time_point now);
     void teardown(const std::string& why, Clock::time_point retry_at, bool count_lost = true);
     void handle(const zmq::message_t& msg, Clock::time_point now);
-    void on_welcome(const Value& m, Clock::time_point now);
+    void on_welcome(const Value& m);
     void on_bound(const Value& m);
+    void on_style_set(const Value& m);
+    void on_style_changed(const Value& m);  // style_set id 0: the runtime changed it (web console)
     void on_error(const Value& m, Clock::time_point now);
     void on_frame_done(const Value& m, Clock::time_point now);
-    void process_commands(Clock::time_point now);
+    void on_dropped(const Value& m);
+    void process_commands();
+    void send_frame(const Cmd& c, bool session);
     void send_bind();
     void send_style();
-    bool send(const Value& msg);
-    void send_release_now();
+    void send_releases();
+    void say_bye(int linger_ms = 100);
+    Value hello_message(const std::string& token);
     uint64_t next_id() { return next_id_.fetch_add(1); }
     void wake_locked();
     std::string describe_endpoint_locked() const;
+    lsd_status not_ready_locked() const;
 
     // configuration (immutable after construction)
-    std::string cfg_endpoint_, cfg_token_, state_dir_, name_;
+    std::string cfg_endpoint_, cfg_token_, cfg_server_key_, state_dir_, name_;
     bool use_state_dir_ = false, debug_ = false;
-    uint32_t cfg_heartbeat_ms_ = 0, cfg_timeout_ms_ = 0, reconnect_max_ms_ = 1000;
+    uint32_t cfg_heartbeat_ms_ = 0, cfg_timeout_ms_ = 0;
 
     zmq::context_t ctx_;
     std::atomic<uint64_t> next_id_{1};
 
     std::mutex mu_;
     std::condition_variable cv_;
-    zmq::socket_t wake_tx_;  // API side, used under mu_
+    zmq::socket_t wake_tx_;  // API side; every use is under mu_
     // --- guarded by mu_ ---
     bool stop_ = false, closed_ = false, want_connect_ = false;
     lsd_conn_state state_ = LSD_STATE_IDLE;
     std::string endpoint_, last_conn_error_;
     std::deque<Cmd> cmds_;
-    std::optional<lsd_bind_desc> bind_want_, bind_sent_;
-    uint64_t bind_seq_ = 0, bind_sent_seq_ = 0, bind_done_seq_ = 0;
-    lsd_status bind_result_ = LSD_OK;
-    std::string bind_error_;
-    std::optional<StyleRequest> style_want_, style_sent_, style_accepted_;
-    uint64_t style_seq_ = 0, style_sent_seq_ = 0, style_done_seq_ = 0;
-    lsd_status style_result_ = LSD_OK;
-    std::string style_error_;
-    uint64_t gen_ = 0;  // changes whenever the binding (and its slots) changes
-    std::shared_ptr<Mapping> map_;
-    RingGeometry in_, out_;
-    std::array<bool, LSD_MAX_SLOTS> in_owned_{};
-    std::map<uint64_t, InFlight> inflight_;
-    Ready ready_;
-    std::vector<uint32_t> release_queue_;
-    uint64_t submitted_ = 0, done_ = 0, dropped_ = 0, skipped_ = 0, lost_ = 0, taken_ = 0, reconnects_ = 0,
-             errors_ = 0;
-    LatencyWindow lat_queue_, lat_input_, lat_backend_, lat_output_, lat_total_, lat_rt_;
+    PendingRequest<lsd_bind_desc> bind_;
+    PendingRequest<StyleRequest> style_;
+    StyleAnswer applied_;
+    bool runtime_changed_style_ = false;  // the last change came from the runtime (its console)
+    bool motion_gap_ = false;             // a frame was skipped: the next one's motion is not sent
+    SlotLedger slots_;
+    ClientStats stats_;
 
     // --- I/O thread only ---
     zmq::socket_t wake_rx_;
-    std::unique_ptr<zmq::socket_t> dealer_;
-    std::unique_ptr<zmq::socket_t> monitor_;  // ZMQ_EVENT_DISCONNECTED of dealer_
-    unsigned monitor_seq_ = 0;
-    void close_dealer();
+    Connection conn_;
+    Backoff backoff_;
+    Clock::time_point next_attempt_{};
     bool had_session_ = false;
-    uint64_t hello_id_ = 0, bind_id_ = 0, style_id_ = 0;
-    uint32_t heartbeat_ms_ = 500, timeout_ms_ = 2000, backoff_ms_ = 50;
-    Clock::time_point hello_sent_{}, last_send_{}, last_recv_{}, last_ping_{}, next_attempt_{};
+    uint64_t hello_id_ = 0;
+    lsd_transport offered_ = LSD_TRANSPORT_SHM;            // the transport hello asked for first
+    lsd_transport session_transport_ = LSD_TRANSPORT_SHM;  // the one the runtime chose
+    std::string session_id_;                               // welcome.session: slot memfds carry it
+    bool inline_lz4_ = false;                              // bound.codec is lz4 (under mu_: set by on_bound)
+    std::vector<unsigned char> pack_buffer_;               // I/O thread only: the frame being sent compressed
+    uint32_t heartbeat_ms_, timeout_ms_;
+    size_t max_reply_bytes_ = LSD_MAX_MESSAGE_BYTES;  // inline: plus an output slot
     std::thread io_;
 };
 

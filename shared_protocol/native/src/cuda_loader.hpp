@@ -4,7 +4,7 @@
 namespace lsd {
 
 struct CudaDriver {
-    bool loaded = false;     // the library and the symbols below were found
+    bool loaded = false;       // the library and the symbols below were found
     bool initialised = false;  // cuInit(0) == CUDA_SUCCESS
     int device_count = -1;
     int driver_version = 0;

@@ -7,7 +7,10 @@ namespace lsd {
 
 void LatencyWindow::add(double ms) {
     ++total_;
-    if (buf_.size() < cap_) { buf_.push_back(ms); return; }
+    if (buf_.size() < cap_) {
+        buf_.push_back(ms);
+        return;
+    }
     buf_[next_] = ms;
     next_ = (next_ + 1) % cap_;
 }

@@ -14,7 +14,11 @@ public:
     double percentile(double q) const;
     uint64_t count() const { return total_; }
     size_t size() const { return buf_.size(); }
-    void clear() { buf_.clear(); next_ = 0; total_ = 0; }
+    void clear() {
+        buf_.clear();
+        next_ = 0;
+        total_ = 0;
+    }
 
 private:
     size_t cap_;

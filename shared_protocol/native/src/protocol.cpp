@@ -13,77 +13,16 @@ Field F(const char* name, Kind kind, bool required = true) {
     Field f{name, kind, required, false, false, 0.0, 0.0, 0, 0, {}};
     return f;
 }
-Field U(const char* name, bool required, uint64_t low, uint64_t high) {
-    Field f = F(name, Kind::UInt, required);
-    f.has_low = true; f.ilow = static_cast<int64_t>(low);
-    f.has_high = true; f.uhigh = high;
-    return f;
-}
 Field UH(const char* name, bool required, uint64_t high) {  // uint, minimum 0
     Field f = F(name, Kind::UInt, required);
-    f.has_high = true; f.uhigh = high;
-    return f;
-}
-Field S(const char* name, std::vector<const char*> choices, bool required = true) {
-    Field f = F(name, Kind::Str, required);
-    f.choices = std::move(choices);
-    return f;
-}
-Field FL(const char* name, bool required, bool bounded, double low = 0, double high = 0) {
-    Field f = F(name, Kind::Float, required);
-    f.has_low = f.has_high = bounded; f.low = low; f.high = high;
+    f.has_high = true;
+    f.uhigh = high;
     return f;
 }
 
-constexpr uint64_t kU32 = 0xFFFFFFFFull;
-constexpr uint64_t kU64 = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kU64 = LSD_MAX_ID;
 
-const std::vector<Field> kRing = {
-    U("width", true, 8, 8192), U("height", true, 8, 8192),
-    S("format", {"rgba8", "bgra8", "rgba16f"}),
-    U("pitch", false, 0, 1u << 17), F("bottom_up", Kind::Bool, false),
-    S("color", {"srgb", "linear"}, false), U("slots", false, 1, 8),
-};
-const std::vector<Field> kRingReply = {F("names", Kind::StrList), F("size", Kind::UInt), F("pitch", Kind::UInt)};
-
-Field seed_field() {
-    Field f = F("seed", Kind::Int, false);
-    return f;  // int64 range is the decoder's natural range; u64 above INT64_MAX is checked explicitly
-}
-
-const std::vector<MessageSpec>& specs() {
-    static const std::vector<MessageSpec> all = {
-        {"hello", "client", {F("token", Kind::Str), F("client", Kind::Str), F("transports", Kind::StrList),
-                             UH("pid", false, kU32)}},
-        {"welcome", "runtime", {F("session", Kind::Str), F("server", Kind::Str), F("transport", Kind::Str),
-                                F("transports", Kind::StrList), F("backends", Kind::StrList),
-                                F("styles", Kind::StrList), F("heartbeat_ms", Kind::UInt),
-                                F("timeout_ms", Kind::UInt), F("max_message", Kind::UInt)}},
-        {"bind", "client", {F("transport", Kind::Str), F("input", Kind::Ring), F("output", Kind::Ring),
-                            U("model_width", false, 8, 4096), U("model_height", false, 8, 4096)}},
-        {"bound", "runtime", {F("transport", Kind::Str), F("input", Kind::RingReply), F("output", Kind::RingReply),
-                              F("model_width", Kind::UInt), F("model_height", Kind::UInt)}},
-        {"set_style", "client", {F("backend", Kind::Str), F("style", Kind::Str, false),
-                                 F("prompt", Kind::Prompt, false), FL("strength", false, true, 0.0, 1.0),
-                                 seed_field(), F("params", Kind::Map, false)}},
-        {"style_set", "runtime", {F("backend", Kind::Str), F("style", Kind::Str), F("matched", Kind::Str)}},
-        {"frame", "client", {UH("slot", true, kMaxSlots - 1), FL("time", true, false), UH("flags", false, kU32),
-                             F("release", Kind::UIntList, false), F("data", Kind::Bin, false)}},
-        {"frame_done", "runtime", {F("slot", Kind::UInt), F("in_slot", Kind::UInt), FL("time", true, false),
-                                   F("timings", Kind::Map), F("data", Kind::Bin, false)}},
-        {"dropped", "runtime", {F("in_slot", Kind::UInt), F("reason", Kind::Str)}},
-        {"release", "client", {F("slots", Kind::UIntList)}},
-        {"get_stats", "client", {}},
-        {"stats", "runtime", {F("frames_in", Kind::UInt), F("frames_done", Kind::UInt),
-                              F("frames_dropped", Kind::UInt), F("errors", Kind::UInt), F("latency_ms", Kind::Map),
-                              F("style", Kind::Str), FL("uptime_s", true, false)}},
-        {"ping", "both", {FL("time", true, false)}},
-        {"pong", "both", {FL("time", true, false)}},
-        {"error", "runtime", {F("code", Kind::Str), F("message", Kind::Str), F("ref", Kind::Str)}},
-        {"bye", "both", {F("reason", Kind::Str, false)}},
-    };
-    return all;
-}
+#include "protocol_schema.inc"
 
 std::string kind_name(const Value& v) {
     switch (v.kind) {
@@ -100,9 +39,7 @@ std::string kind_name(const Value& v) {
     return "?";
 }
 
-std::string fmt_int(const Value& v) {
-    return v.negative ? std::to_string(v.i) : std::to_string(v.u);
-}
+std::string fmt_int(const Value& v) { return v.negative ? std::to_string(v.i) : std::to_string(v.u); }
 
 std::string py_float(double d) {  // close to Python's repr for the common cases
     if (std::isnan(d)) return "nan";
@@ -139,8 +76,8 @@ struct Fail {
     fail("bad_field", "'" + t + "' field '" + path + "' " + why, t, rid);
 }
 
-void check_fields(const Value& obj, const std::vector<Field>& fields, const std::string& t,
-                  const std::string& prefix, uint64_t rid);
+void check_fields(const Value& obj, const std::vector<Field>& fields, const std::string& t, const std::string& prefix,
+                  uint64_t rid);
 
 void check_value(const Value& v, const Field& f, const std::string& t, const std::string& path, uint64_t rid) {
     switch (f.kind) {
@@ -154,9 +91,11 @@ void check_value(const Value& v, const Field& f, const std::string& t, const std
                     bad(t, path, rid, "is " + fmt_int(v) + "; the minimum is " + std::to_string(low));
                 if (f.has_high && v.u > f.uhigh)
                     bad(t, path, rid, "is " + fmt_int(v) + "; the maximum is " + std::to_string(f.uhigh));
-            } else if (!v.negative && v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-                bad(t, path, rid, "is " + fmt_int(v) + "; the maximum is " +
-                                      std::to_string(std::numeric_limits<int64_t>::max()));
+            } else {
+                if (f.has_low && v.negative && v.i < f.ilow)
+                    bad(t, path, rid, "is " + fmt_int(v) + "; the minimum is " + std::to_string(f.ilow));
+                if (f.has_high && !v.negative && v.u > f.uhigh)
+                    bad(t, path, rid, "is " + fmt_int(v) + "; the maximum is " + std::to_string(f.uhigh));
             }
             return;
         }
@@ -197,8 +136,8 @@ void check_value(const Value& v, const Field& f, const std::string& t, const std
         case Kind::StrList: {
             if (v.kind != Value::Array) bad(t, path, rid, "must be an array, got " + kind_name(v));
             if (v.arr.size() > kMaxList)
-                bad(t, path, rid, "has " + std::to_string(v.arr.size()) + " items; the maximum is " +
-                                      std::to_string(kMaxList));
+                bad(t, path, rid,
+                    "has " + std::to_string(v.arr.size()) + " items; the maximum is " + std::to_string(kMaxList));
             Field item = f.kind == Kind::UIntList ? UH(f.name, true, kU64) : F(f.name, Kind::Str);
             for (size_t k = 0; k < v.arr.size(); ++k)
                 check_value(v.arr[k], item, t, path + "[" + std::to_string(k) + "]", rid);
@@ -217,8 +156,8 @@ void check_value(const Value& v, const Field& f, const std::string& t, const std
     }
 }
 
-void check_fields(const Value& obj, const std::vector<Field>& fields, const std::string& t,
-                  const std::string& prefix, uint64_t rid) {
+void check_fields(const Value& obj, const std::vector<Field>& fields, const std::string& t, const std::string& prefix,
+                  uint64_t rid) {
     for (const auto& f : fields) {
         std::string path = prefix + f.name;
         const Value* v = obj.get(f.name);
@@ -250,7 +189,9 @@ Value canonical(const Value& v, const std::vector<Field>* fields) {
             if (!x) continue;
             for (size_t k = 0; k < v.map.size(); ++k)
                 if (v.map[k].first.kind == Value::Str && v.map[k].first.s == f.name) used[k] = true;
-            const std::vector<Field>* sub = f.kind == Kind::Ring ? &kRing : f.kind == Kind::RingReply ? &kRingReply : nullptr;
+            const std::vector<Field>* sub = f.kind == Kind::Ring        ? &kRing
+                                            : f.kind == Kind::RingReply ? &kRingReply
+                                                                        : nullptr;
             Value c = canonical(*x, sub);
             if (f.kind == Kind::Float && c.kind == Value::Int) c = Value::real(c.as_double());
             out.map.emplace_back(Value::str(f.name), std::move(c));
@@ -286,15 +227,17 @@ bool validate(const Value& obj, const std::string& sender, Error& err) {
         const Value* t = obj.get("t");
         if (!t) fail("missing_field", "message has no 't' (type) field", "", rid);
         if (t->kind != Value::Str) fail("bad_field", "'t' must be a string, got " + kind_name(*t), "", rid);
-        std::string ref = utf8_prefix(t->s, 64);
+        std::string ref = utf8_prefix(t->s, LSD_REF_CHARS);
         const Value* v = obj.get("v");
         if (!v) fail("missing_field", "'" + ref + "' has no 'v' (protocol version) field", ref, rid);
         if (v->kind != Value::Int) fail("bad_field", "'v' must be an integer, got " + kind_name(*v), ref, rid);
         if (v->negative || v->u != static_cast<uint64_t>(kVersion))
-            fail("version_mismatch", "message is protocol v" + fmt_int(*v) + "; this side speaks v1", ref, rid);
+            fail("version_mismatch",
+                 "message is protocol v" + fmt_int(*v) + "; this side speaks v" + std::to_string(kVersion), ref, rid);
         const MessageSpec* spec = find_spec(t->s);
         if (!spec || !sent_by(*spec, sender)) {
-            std::string detail = spec ? std::string(" (") + t->s + " is sent by the " + spec->sender + ", not the " + sender + ")" : "";
+            std::string detail =
+                spec ? std::string(" (") + t->s + " is sent by the " + spec->sender + ", not the " + sender + ")" : "";
             fail("unknown_type", "unknown message type '" + ref + "'" + detail, ref, rid);
         }
         const Value* id = obj.get("id");
@@ -310,7 +253,8 @@ bool validate(const Value& obj, const std::string& sender, Error& err) {
 
 bool decode(const void* data, size_t len, const std::string& sender, Value& out, Error& err, size_t max_bytes) {
     if (len > max_bytes) {
-        err = Error{"too_large", "message is " + std::to_string(len) + " bytes; the limit is " + std::to_string(max_bytes), "", 0};
+        err = Error{"too_large",
+                    "message is " + std::to_string(len) + " bytes; the limit is " + std::to_string(max_bytes), "", 0};
         return false;
     }
     std::string why;

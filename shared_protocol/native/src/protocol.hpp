@@ -1,20 +1,23 @@
-// Wire protocol v1: schema, validation (same order and codes as protocol.py), canonical encoding.
+// Wire protocol: validation (same order and codes as the Python codec) and canonical encoding.
+// The limits and message tables come from the generated contract (lsd_protocol.h and
+// protocol_schema.inc, both from shared_protocol/schema/protocol.json).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lsd_bridge/lsd_protocol.h"
 #include "value.hpp"
 
 namespace lsd::proto {
 
-constexpr int kVersion = 1;
-constexpr size_t kMaxMessageBytes = 64 * 1024;
-constexpr uint64_t kMaxStringBytes = 256;
-constexpr uint64_t kMaxPromptBytes = 2048;
-constexpr uint64_t kMaxList = 64;
-constexpr uint32_t kMaxSlots = 8;
-constexpr uint32_t kDefaultSlots = 3;
+constexpr int kVersion = LSD_PROTOCOL_VERSION;
+constexpr size_t kMaxMessageBytes = LSD_MAX_MESSAGE_BYTES;
+constexpr uint64_t kMaxStringBytes = LSD_MAX_STRING_BYTES;
+constexpr uint64_t kMaxPromptBytes = LSD_MAX_PROMPT_BYTES;
+constexpr uint64_t kMaxList = LSD_MAX_LIST;
+constexpr uint32_t kMaxSlots = LSD_MAX_SLOTS;
+constexpr uint32_t kDefaultSlots = LSD_DEFAULT_SLOTS;
 
 enum class Kind { Str, Prompt, UInt, Int, Float, Bool, Bin, UIntList, StrList, Ring, RingReply, Map, Any };
 
@@ -23,9 +26,9 @@ struct Field {
     Kind kind;
     bool required;
     bool has_low, has_high;
-    double low, high;        // Float bounds
-    int64_t ilow;            // Int/UInt bounds (UInt: as uint64 via uhigh)
-    uint64_t uhigh;
+    double low, high;  // Float bounds
+    int64_t ilow;      // Int/UInt lower bound
+    uint64_t uhigh;    // Int/UInt upper bound
     std::vector<const char*> choices;
 };
 
@@ -40,7 +43,7 @@ const std::vector<Field>& ring_fields();
 const std::vector<Field>& ring_reply_fields();
 
 struct Error {
-    std::string code;     // "malformed", "bad_field", ...
+    std::string code;  // "malformed", "bad_field", ... (lsd_proto_error_from_name maps it)
     std::string message;
     std::string ref;
     uint64_t id = 0;

@@ -7,6 +7,7 @@ namespace lsd {
 
 struct RuntimeState {
     std::string endpoint, token, version;
+    std::string server_key;  // Z85 CURVE public key; empty when the runtime does not encrypt
     int64_t pid = 0;
 };
 

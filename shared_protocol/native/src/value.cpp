@@ -1,5 +1,7 @@
 #include "value.hpp"
 
+#include "lsd_bridge/lsd_protocol.h"
+
 #include <cmath>
 #include <cstring>
 #include <msgpack.hpp>
@@ -15,7 +17,10 @@ const Value* Value::get(const std::string& key) const {
 
 Value& Value::set(const std::string& key, Value v) {
     for (auto& kv : map)
-        if (kv.first.kind == Str && kv.first.s == key) { kv.second = std::move(v); return kv.second; }
+        if (kv.first.kind == Str && kv.first.s == key) {
+            kv.second = std::move(v);
+            return kv.second;
+        }
     map.emplace_back(Value::str(key), std::move(v));
     return map.back().second;
 }
@@ -33,7 +38,11 @@ bool operator==(const Value& a, const Value& b) {
         case Value::Bool: return a.b == b.b;
         case Value::Int: return a.negative == b.negative && (a.negative ? a.i == b.i : a.u == b.u);
         case Value::Float: return a.f == b.f || (std::isnan(a.f) && std::isnan(b.f));
-        case Value::Str: case Value::Bin: case Value::Ext: return a.s == b.s;
+        case Value::Str:
+        case Value::Ext: return a.s == b.s;
+        case Value::Bin:
+            return a.bin_size() == b.bin_size() &&
+                   (a.bin_size() == 0 || std::memcmp(a.bin_data(), b.bin_data(), a.bin_size()) == 0);
         case Value::Array: return a.arr == b.arr;
         case Value::Map: return a.map == b.map;
     }
@@ -47,12 +56,25 @@ bool valid_utf8(const char* p, size_t n) {
     size_t k = 0;
     while (k < n) {
         unsigned c = s[k];
-        if (c < 0x80) { ++k; continue; }
-        size_t len; uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return false;
+        if (c < 0x80) {
+            ++k;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else return false;
         if (k + len > n) return false;
         for (size_t j = 1; j < len; ++j) {
             if ((s[k + j] & 0xC0) != 0x80) return false;
@@ -73,7 +95,10 @@ bool convert(const msgpack::object& o, Value& out, std::string& why, bool is_key
         case msgpack::type::FLOAT32:
         case msgpack::type::FLOAT64: out = Value::real(o.via.f64); return true;
         case msgpack::type::STR:
-            if (!valid_utf8(o.via.str.ptr, o.via.str.size)) { why = "invalid UTF-8 in a string"; return false; }
+            if (!valid_utf8(o.via.str.ptr, o.via.str.size)) {
+                why = "invalid UTF-8 in a string";
+                return false;
+            }
             out = Value::str(std::string(o.via.str.ptr, o.via.str.size));
             return true;
         case msgpack::type::BIN: out = Value::bin(std::string(o.via.bin.ptr, o.via.bin.size)); return true;
@@ -82,7 +107,10 @@ bool convert(const msgpack::object& o, Value& out, std::string& why, bool is_key
             out.s.assign(o.via.ext.ptr, o.via.ext.size);
             return true;
         case msgpack::type::ARRAY: {
-            if (is_key) { why = "unhashable map key (array)"; return false; }
+            if (is_key) {
+                why = "unhashable map key (array)";
+                return false;
+            }
             out = Value::array();
             out.arr.resize(o.via.array.size);
             for (uint32_t k = 0; k < o.via.array.size; ++k)
@@ -90,7 +118,10 @@ bool convert(const msgpack::object& o, Value& out, std::string& why, bool is_key
             return true;
         }
         case msgpack::type::MAP: {
-            if (is_key) { why = "unhashable map key (map)"; return false; }
+            if (is_key) {
+                why = "unhashable map key (map)";
+                return false;
+            }
             out = Value::object();
             out.map.resize(o.via.map.size);
             for (uint32_t k = 0; k < o.via.map.size; ++k) {
@@ -117,9 +148,13 @@ void pack_float64(msgpack::sbuffer& buf, double d) {
 void pack(msgpack::sbuffer& buf, msgpack::packer<msgpack::sbuffer>& pk, const Value& v) {
     switch (v.kind) {
         case Value::Nil: pk.pack_nil(); break;
-        case Value::Bool: if (v.b) pk.pack_true(); else pk.pack_false(); break;
+        case Value::Bool:
+            if (v.b) pk.pack_true();
+            else pk.pack_false();
+            break;
         case Value::Int:
-            if (v.negative) pk.pack_int64(v.i); else pk.pack_uint64(v.u);
+            if (v.negative) pk.pack_int64(v.i);
+            else pk.pack_uint64(v.u);
             break;
         case Value::Float: pack_float64(buf, v.f); break;
         case Value::Str:
@@ -127,8 +162,8 @@ void pack(msgpack::sbuffer& buf, msgpack::packer<msgpack::sbuffer>& pk, const Va
             pk.pack_str_body(v.s.data(), static_cast<uint32_t>(v.s.size()));
             break;
         case Value::Bin:
-            pk.pack_bin(static_cast<uint32_t>(v.s.size()));
-            pk.pack_bin_body(v.s.data(), static_cast<uint32_t>(v.s.size()));
+            pk.pack_bin(static_cast<uint32_t>(v.bin_size()));
+            pk.pack_bin_body(reinterpret_cast<const char*>(v.bin_data()), static_cast<uint32_t>(v.bin_size()));
             break;
         case Value::Ext:  // not produced by this library; written as bin
             pk.pack_bin(static_cast<uint32_t>(v.s.size()));
@@ -140,7 +175,10 @@ void pack(msgpack::sbuffer& buf, msgpack::packer<msgpack::sbuffer>& pk, const Va
             break;
         case Value::Map:
             pk.pack_map(static_cast<uint32_t>(v.map.size()));
-            for (const auto& kv : v.map) { pack(buf, pk, kv.first); pack(buf, pk, kv.second); }
+            for (const auto& kv : v.map) {
+                pack(buf, pk, kv.first);
+                pack(buf, pk, kv.second);
+            }
             break;
     }
 }
@@ -148,23 +186,25 @@ void pack(msgpack::sbuffer& buf, msgpack::packer<msgpack::sbuffer>& pk, const Va
 }  // namespace
 
 bool decode_value(const void* data, size_t len, size_t max_bytes, Value& out, std::string& why) {
-    if (len == 0) { why = "empty message"; return false; }
+    if (len == 0) {
+        why = "empty message";
+        return false;
+    }
     try {
         size_t off = 0;
-        msgpack::unpack_limit limit(4096, 256, static_cast<std::size_t>(max_bytes),
+        msgpack::unpack_limit limit(LSD_DECODE_MAX_ARRAY, LSD_DECODE_MAX_MAP, static_cast<std::size_t>(max_bytes),
                                     static_cast<std::size_t>(max_bytes), static_cast<std::size_t>(max_bytes), 512);
         msgpack::object_handle oh = msgpack::unpack(static_cast<const char*>(data), len, off, nullptr, nullptr, limit);
-        if (off != len) { why = "trailing bytes after the message"; return false; }
+        if (off != len) {
+            why = "trailing bytes after the message";
+            return false;
+        }
         return convert(oh.get(), out, why, false);
-    } catch (const msgpack::insufficient_bytes&) {
-        why = "truncated";
-    } catch (const msgpack::parse_error&) {
+    } catch (const msgpack::insufficient_bytes&) { why = "truncated"; } catch (const msgpack::parse_error&) {
         why = "invalid msgpack byte";
     } catch (const msgpack::size_overflow&) {
         why = "a string, array or map is over the size limit";
-    } catch (const std::exception& e) {
-        why = e.what();
-    }
+    } catch (const std::exception& e) { why = e.what(); }
     return false;
 }
 

@@ -1,10 +1,15 @@
-// Starts and stops a real `lsd-runtime serve` process for the integration tests (POSIX).
+// Starts and stops a real `lsd-runtime serve` process for the integration tests. POSIX: fork
+// and exec. Windows: through tests/runtime_launcher.py (LSD_TEST_LAUNCHER=host:port), which runs
+// beside the tests (under Wine: a Linux process; the tests then reach the runtime over TCP with
+// the inline transport, see shm_available()).
 #pragma once
+#include <cstdint>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace lsdtest {
+
+using ProcessId = long long;
 
 // The command that runs the runtime: $LSD_RUNTIME_CMD (space separated), else
 // `lsd-runtime` when on PATH, else `python3 -m lsd_runtime`.
@@ -20,13 +25,13 @@ public:
     // runtime.json naming its own pid. Returns false with `why` otherwise.
     bool start(const std::string& state_dir, std::string& why, int wait_s = 60,
                const std::vector<std::string>& extra = {}, const std::string& endpoint = "tcp://127.0.0.1:0");
-    void kill9();   // SIGKILL, no clean-up (runtime.json and shm segments stay)
-    void stop();    // SIGTERM, then SIGKILL after 5 s
-    pid_t pid() const { return pid_; }
+    void kill9();  // SIGKILL, no clean-up (runtime.json and shm segments stay)
+    void stop();   // SIGTERM, then SIGKILL after 5 s
+    ProcessId pid() const { return pid_; }
     std::string log_path() const { return log_; }
 
 private:
-    pid_t pid_ = -1;
+    ProcessId pid_ = -1;
     std::string log_;
 };
 
@@ -42,5 +47,11 @@ bool apply_style(const std::string& style, unsigned w, unsigned h, const std::st
 
 std::string read_file(const std::string& path);
 bool write_file(const std::string& path, const void* data, size_t n);
+
+// Whether the tests may use the shm transport: not with LSD_TEST_TRANSPORT=inline (Windows
+// under Wine, where the Linux runtime's shared memory is out of reach).
+bool shm_available();
+// The path of this machine for a file the build knows by its POSIX path (under Wine: Z:\...).
+std::string native_path(const std::string& posix_path);
 
 }  // namespace lsdtest

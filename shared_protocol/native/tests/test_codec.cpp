@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "latency_window.hpp"
+#include "pending_request.hpp"
 #include "protocol.hpp"
 #include "state_file.hpp"
 #include "value.hpp"
@@ -72,7 +73,10 @@ Value scramble(const Value& m) {
 std::string hex(const std::string& s) {
     static const char* d = "0123456789abcdef";
     std::string o;
-    for (unsigned char c : s) { o += d[c >> 4]; o += d[c & 15]; }
+    for (unsigned char c : s) {
+        o += d[c >> 4];
+        o += d[c & 15];
+    }
     return o;
 }
 
@@ -134,7 +138,7 @@ TEST(Codec, SmallestIntegerEncodings) {
     EXPECT_EQ(enc(Value::uint(127)), "7f");
     EXPECT_EQ(enc(Value::uint(128)), "cc80");
     EXPECT_EQ(enc(Value::uint(65535)), "cdffff");
-    EXPECT_EQ(enc(Value::uint(65536)), "ce00010000");
+    EXPECT_EQ(enc(Value::uint(65536)), "ce00010000");  // uint32 encoding: not a protocol limit
     EXPECT_EQ(enc(Value::uint(1ull << 32)), "cf0000000100000000");
     EXPECT_EQ(enc(Value::sint(-1)), "ff");
     EXPECT_EQ(enc(Value::sint(-33)), "d0df");
@@ -152,7 +156,7 @@ TEST(Codec, UnknownFieldsKeptAfterKnownOnes) {
     Value back;
     std::string why;
     std::string bytes = lsd::proto::encode(m);
-    ASSERT_TRUE(lsd::decode_value(bytes.data(), bytes.size(), 65536, back, why));
+    ASSERT_TRUE(lsd::decode_value(bytes.data(), bytes.size(), LSD_MAX_MESSAGE_BYTES, back, why));
     ASSERT_EQ(back.map.size(), 5u);
     EXPECT_EQ(back.map[0].first.s, "t");
     EXPECT_EQ(back.map[1].first.s, "v");
@@ -201,7 +205,8 @@ TEST(StateFile, ParsesRuntimeJson) {
     std::string why;
     ASSERT_TRUE(lsd::parse_runtime_state(
         R"({"endpoint": "tcp://127.0.0.1:4567", "token": "ab\u0063d", "pid": 1234, "version": "0.1.0", "x": [1, {"y": null}]})",
-        st, why)) << why;
+        st, why))
+        << why;
     EXPECT_EQ(st.endpoint, "tcp://127.0.0.1:4567");
     EXPECT_EQ(st.token, "abcd");
     EXPECT_EQ(st.pid, 1234);
@@ -240,9 +245,13 @@ TEST(Fuzz, MutatedVectorsNeverCrashTheDecoder) {
             for (int e = 0; e < edits; ++e) {
                 size_t pos = rnd() % (m.size() + 1);
                 switch (rnd() % 4) {
-                    case 0: if (pos < m.size()) m[pos] = static_cast<char>(rnd()); break;
+                    case 0:
+                        if (pos < m.size()) m[pos] = static_cast<char>(rnd());
+                        break;
                     case 1: m.insert(pos, 1, static_cast<char>(rnd())); break;
-                    case 2: if (pos < m.size()) m.erase(pos, 1); break;
+                    case 2:
+                        if (pos < m.size()) m.erase(pos, 1);
+                        break;
                     case 3: m = m.substr(0, pos); break;
                 }
             }
@@ -265,4 +274,46 @@ TEST(Fuzz, MutatedVectorsNeverCrashTheDecoder) {
     }
     EXPECT_GT(accepted, 0u);
     EXPECT_GT(rejected, 0u);
+}
+
+TEST(PendingRequest, ARefusalDoesNotThrowAwayANewerRequest) {
+    lsd::PendingRequest<int> r;
+    uint64_t a = r.want(1);
+    ASSERT_EQ(r.send(10).value(), 1);
+    uint64_t b = r.want(2);  // asked for while 1 is on its way
+    r.refuse(LSD_E_REJECTED, "no", true);
+    EXPECT_TRUE(r.answered(a));
+    EXPECT_FALSE(r.answered(b));
+    ASSERT_TRUE(r.wanted().has_value());
+    EXPECT_EQ(*r.wanted(), 2);  // still wanted: it goes out next
+    EXPECT_EQ(r.send(11).value(), 2);
+    r.accept();
+    EXPECT_TRUE(r.answered(b));
+    EXPECT_EQ(*r.accepted(), 2);
+}
+
+TEST(PendingRequest, ARefusalFallsBackToTheLastAcceptedOrToNothing) {
+    lsd::PendingRequest<int> r;
+    r.want(1);
+    r.send(1);
+    r.accept();
+    r.want(2);
+    r.send(2);
+    r.refuse(LSD_E_REJECTED, "no", true);
+    EXPECT_EQ(*r.wanted(), 1);  // back to what is applied
+    EXPECT_EQ(r.result(), LSD_E_REJECTED);
+    EXPECT_FALSE(r.pending());
+    // a new session refuses the accepted value itself on its resend: nothing left to resend
+    r.session_lost();
+    EXPECT_TRUE(r.pending());  // not answered on this session yet
+    r.send(3);
+    r.refuse(LSD_E_REJECTED, "not here", true);
+    EXPECT_FALSE(r.wanted().has_value());
+    EXPECT_FALSE(r.accepted().has_value());
+    // a request without fall-back (a bind) is not re-sent after a refusal
+    lsd::PendingRequest<int> bind;
+    bind.want(7);
+    bind.send(4);
+    bind.refuse(LSD_E_REJECTED, "bad ring", false);
+    EXPECT_FALSE(bind.wanted().has_value());
 }

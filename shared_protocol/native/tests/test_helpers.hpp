@@ -8,9 +8,14 @@
 #include <vector>
 
 #include "lsd_bridge/lsd_client.h"
+#include "runtime_process.hpp"
 #include "scene.h"
 
 namespace lsdtest {
+
+// shm where the runtime's shared memory is reachable, else inline (Windows under Wine)
+inline lsd_transport test_transport() { return shm_available() ? LSD_TRANSPORT_SHM : LSD_TRANSPORT_INLINE; }
+inline const char* test_transport_name() { return shm_available() ? "shm" : "inline"; }
 
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
@@ -23,7 +28,8 @@ inline std::vector<uint8_t> render(unsigned w, unsigned h, uint64_t frame, bool 
     return px;
 }
 
-inline lsd_frame_in frame_in(const std::vector<uint8_t>& px, unsigned w, unsigned h, lsd_format fmt, unsigned pitch = 0) {
+inline lsd_frame_in frame_in(const std::vector<uint8_t>& px, unsigned w, unsigned h, lsd_format fmt,
+                             unsigned pitch = 0) {
     lsd_frame_in f;
     std::memset(&f, 0, sizeof f);
     f.struct_size = sizeof f;
@@ -54,10 +60,11 @@ inline lsd_stats stats_of(lsd_client* c) {
 }
 
 // Compare a tightly packed expected image with rows of `pitch` bytes in `got`.
-inline ::testing::AssertionResult same_pixels(const std::string& expected, const std::vector<uint8_t>& got,
-                                              unsigned w, unsigned h, unsigned pitch) {
+inline ::testing::AssertionResult same_pixels(const std::string& expected, const std::vector<uint8_t>& got, unsigned w,
+                                              unsigned h, unsigned pitch) {
     size_t row = static_cast<size_t>(w) * 4;
-    if (expected.size() != row * h) return ::testing::AssertionFailure() << "expected has " << expected.size() << " bytes";
+    if (expected.size() != row * h)
+        return ::testing::AssertionFailure() << "expected has " << expected.size() << " bytes";
     for (unsigned y = 0; y < h; ++y)
         if (std::memcmp(expected.data() + y * row, got.data() + static_cast<size_t>(y) * pitch, row) != 0) {
             for (size_t x = 0; x < row; ++x)

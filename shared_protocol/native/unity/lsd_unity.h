@@ -27,20 +27,20 @@ extern "C" {
 /* Event ids (one range, unlikely to collide with other plugins' ids). */
 #define LSD_UNITY_EVENT_BASE 0x4C534400
 enum {
-    LSD_UNITY_EVENT_REGISTER_TEXTURE = LSD_UNITY_EVENT_BASE + 0,  /* look the texture up on the device */
-    LSD_UNITY_EVENT_CAPTURE = LSD_UNITY_EVENT_BASE + 1,           /* copy texture -> input slot (GPU path) */
-    LSD_UNITY_EVENT_PRESENT = LSD_UNITY_EVENT_BASE + 2,           /* copy output slot -> texture (GPU path) */
+    LSD_UNITY_EVENT_REGISTER_TEXTURE = LSD_UNITY_EVENT_BASE + 0, /* look the texture up on the device */
+    LSD_UNITY_EVENT_CAPTURE = LSD_UNITY_EVENT_BASE + 1,          /* copy texture -> input slot (GPU path) */
+    LSD_UNITY_EVENT_PRESENT = LSD_UNITY_EVENT_BASE + 2,          /* copy output slot -> texture (GPU path) */
     LSD_UNITY_EVENT_UNREGISTER_TEXTURE = LSD_UNITY_EVENT_BASE + 3
 };
 
 typedef struct lsd_unity_texture_event {
     uint32_t struct_size;
-    int32_t status;           /* out: lsd_status of the last event on this record */
-    void* native_texture;     /* Texture.GetNativeTexturePtr(): ID3D11Resource*, ID3D12Resource*, GLuint, VkImage* */
-    uint32_t width, height;   /* in: what C# expects; out (REGISTER): what the device reports, 0 if unknown */
-    int32_t renderer;         /* out: UnityGfxRenderer the event ran under */
-    uint32_t native_format;   /* out (REGISTER): DXGI_FORMAT / GL internal format / VkFormat, 0 if unknown */
-    uint64_t events_handled;  /* out: how many events ran on this record */
+    int32_t status;          /* out: lsd_status of the last event on this record */
+    void* native_texture;    /* Texture.GetNativeTexturePtr(): ID3D11Resource*, ID3D12Resource*, GLuint, VkImage* */
+    uint32_t width, height;  /* in: what C# expects; out (REGISTER): what the device reports, 0 if unknown */
+    int32_t renderer;        /* out: UnityGfxRenderer the event ran under */
+    uint32_t native_format;  /* out (REGISTER): DXGI_FORMAT / GL internal format / VkFormat, 0 if unknown */
+    uint64_t events_handled; /* out: how many events ran on this record */
 } lsd_unity_texture_event;
 
 /* UnityRenderingEventAndData to pass to CommandBuffer.IssuePluginEventAndData. */

@@ -15,8 +15,14 @@ if(LSD_UNITY_PLUGIN_API_DIR)
   target_compile_definitions(lsd_bridge PRIVATE LSD_USE_UNITY_HEADERS)
 endif()
 if(WIN32)
-  # d3d11/d3d12 headers come with the Windows SDK; only COM calls on Unity's objects are made
-  # (QueryInterface/GetDesc), so nothing extra is linked.
+  # d3d11/d3d12 headers come with the Windows SDK (and mingw-w64); only COM calls on Unity's
+  # objects are made (QueryInterface/GetDesc), so nothing extra is linked. With
+  # LSD_REQUIRE_D3D_GLUE (scripts/build_windows.sh sets it) a missing header is a build error,
+  # not a glue that silently answers "unsupported" on D3D11/D3D12.
+  option(LSD_REQUIRE_D3D_GLUE "Fail the build when the D3D11/D3D12 glue cannot be compiled" OFF)
+  if(LSD_REQUIRE_D3D_GLUE)
+    target_compile_definitions(lsd_bridge PRIVATE LSD_REQUIRE_D3D_GLUE)
+  endif()
 endif()
 install(FILES ${_lsd_unity_dir}/lsd_unity.h DESTINATION include/lsd_bridge)
 

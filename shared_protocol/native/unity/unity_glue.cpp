@@ -19,6 +19,9 @@
 #      define LSD_UNITY_HAVE_D3D12 1
 #    endif
 #  endif
+#  if defined(LSD_REQUIRE_D3D_GLUE) && !(defined(LSD_UNITY_HAVE_D3D11) && defined(LSD_UNITY_HAVE_D3D12))
+#    error "d3d11.h or d3d12.h not found: the D3D11/D3D12 texture glue would not be compiled"
+#  endif
 #  include <windows.h>
 #else
 #  include <dlfcn.h>
@@ -43,11 +46,8 @@ void UNITY_INTERFACE_API on_device_event(UnityGfxDeviceEventType type) {
         case kUnityGfxDeviceEventAfterReset:
             g_renderer.store(g && g->GetRenderer ? static_cast<int>(g->GetRenderer()) : -1);
             break;
-        case kUnityGfxDeviceEventShutdown:
-            g_renderer.store(static_cast<int>(kUnityGfxRendererNull));
-            break;
-        case kUnityGfxDeviceEventBeforeReset:
-            break;
+        case kUnityGfxDeviceEventShutdown: g_renderer.store(static_cast<int>(kUnityGfxRendererNull)); break;
+        case kUnityGfxDeviceEventBeforeReset: break;
     }
 }
 
@@ -110,7 +110,10 @@ lsd_status describe_gl(lsd_unity_texture_event& ev) {
     ev.native_format = static_cast<uint32_t>(f > 0 ? f : 0);
     return LSD_OK;
 #else
-    (void)kGlTexture2D; (void)kGlTextureBinding2D; (void)kGlTextureWidth; (void)kGlTextureHeight;
+    (void)kGlTexture2D;
+    (void)kGlTextureBinding2D;
+    (void)kGlTextureWidth;
+    (void)kGlTextureHeight;
     (void)kGlTextureInternalFormat;
     (void)gl_proc;
     return LSD_E_UNSUPPORTED;  // Windows GL: not wired (Unity on Windows defaults to D3D11/12)
@@ -145,14 +148,12 @@ lsd_status describe_texture(lsd_unity_texture_event& ev, int renderer) {
             return LSD_OK;
         }
 #endif
-        case kUnityGfxRendererOpenGLCore:
-            return describe_gl(ev);
+        case kUnityGfxRendererOpenGLCore: return describe_gl(ev);
         case kUnityGfxRendererVulkan:
             // The pointer is a VkImage*; its size/format come from IUnityGraphicsVulkan::AccessTexture,
             // which needs Unity's IUnityGraphicsVulkan.h (not declared here). Later issue.
             return LSD_E_UNSUPPORTED;
-        default:
-            return LSD_E_UNSUPPORTED;
+        default: return LSD_E_UNSUPPORTED;
     }
 }
 
@@ -163,19 +164,13 @@ void UNITY_INTERFACE_API on_render_event(int event_id, void* data) {
     ev->renderer = renderer;
     ev->events_handled++;
     switch (event_id) {
-        case LSD_UNITY_EVENT_REGISTER_TEXTURE:
-            ev->status = describe_texture(*ev, renderer);
-            break;
+        case LSD_UNITY_EVENT_REGISTER_TEXTURE: ev->status = describe_texture(*ev, renderer); break;
         case LSD_UNITY_EVENT_CAPTURE:
         case LSD_UNITY_EVENT_PRESENT:
             ev->status = LSD_E_UNSUPPORTED;  // texture <-> CUDA slot copy: not in this build
             break;
-        case LSD_UNITY_EVENT_UNREGISTER_TEXTURE:
-            ev->status = LSD_OK;
-            break;
-        default:
-            ev->status = LSD_E_INVALID_ARGUMENT;
-            break;
+        case LSD_UNITY_EVENT_UNREGISTER_TEXTURE: ev->status = LSD_OK; break;
+        default: ev->status = LSD_E_INVALID_ARGUMENT; break;
     }
 }
 
@@ -194,8 +189,8 @@ UNITY_INTERFACE_EXPORT void UNITY_INTERFACE_API UnityPluginLoad(IUnityInterfaces
             graphics = static_cast<IUnityGraphics*>(
                 interfaces->GetInterfaceSplit(LSD_UNITY_GRAPHICS_GUID_HIGH, LSD_UNITY_GRAPHICS_GUID_LOW));
         else if (interfaces->GetInterface)
-            graphics = static_cast<IUnityGraphics*>(
-                interfaces->GetInterface(UnityInterfaceGUID{LSD_UNITY_GRAPHICS_GUID_HIGH, LSD_UNITY_GRAPHICS_GUID_LOW}));
+            graphics = static_cast<IUnityGraphics*>(interfaces->GetInterface(
+                UnityInterfaceGUID{LSD_UNITY_GRAPHICS_GUID_HIGH, LSD_UNITY_GRAPHICS_GUID_LOW}));
 #endif
     }
     g_graphics.store(graphics);

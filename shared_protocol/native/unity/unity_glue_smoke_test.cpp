@@ -13,11 +13,19 @@ extern "C" void UNITY_INTERFACE_API UnityPluginUnload(void);
 namespace {
 IUnityGraphicsDeviceEventCallback g_callback = nullptr;
 int g_fail = 0;
-#define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); g_fail++; } } while (0)
+#define CHECK(c)                                               \
+  do {                                                         \
+    if (!(c)) {                                                \
+      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+      g_fail++;                                                \
+    }                                                          \
+  } while (0)
 
 UnityGfxRenderer UNITY_INTERFACE_API get_renderer() { return kUnityGfxRendererNull; }
 void UNITY_INTERFACE_API reg(IUnityGraphicsDeviceEventCallback cb) { g_callback = cb; }
-void UNITY_INTERFACE_API unreg(IUnityGraphicsDeviceEventCallback cb) { if (g_callback == cb) g_callback = nullptr; }
+void UNITY_INTERFACE_API unreg(IUnityGraphicsDeviceEventCallback cb) {
+    if (g_callback == cb) g_callback = nullptr;
+}
 int UNITY_INTERFACE_API reserve(int) { return 0; }
 IUnityGraphics g_graphics = {get_renderer, reg, unreg, reserve};
 
@@ -45,10 +53,10 @@ int main() {
     int fake_texture = 0;
     ev.native_texture = &fake_texture;
     fn(LSD_UNITY_EVENT_REGISTER_TEXTURE, &ev);
-    CHECK(ev.status == LSD_E_UNSUPPORTED);   // null device: no texture access
+    CHECK(ev.status == LSD_E_UNSUPPORTED);  // null device: no texture access
     CHECK(ev.renderer == kUnityGfxRendererNull);
     fn(LSD_UNITY_EVENT_CAPTURE, &ev);
-    CHECK(ev.status == LSD_E_UNSUPPORTED);   // GPU copy not in this build
+    CHECK(ev.status == LSD_E_UNSUPPORTED);  // GPU copy not in this build
     fn(LSD_UNITY_EVENT_PRESENT, &ev);
     CHECK(ev.status == LSD_E_UNSUPPORTED);
     fn(LSD_UNITY_EVENT_UNREGISTER_TEXTURE, &ev);
@@ -56,11 +64,11 @@ int main() {
     fn(12345, &ev);
     CHECK(ev.status == LSD_E_INVALID_ARGUMENT);
     CHECK(ev.events_handled == 5);
-    fn(LSD_UNITY_EVENT_CAPTURE, nullptr);            // ignored, no crash
+    fn(LSD_UNITY_EVENT_CAPTURE, nullptr);  // ignored, no crash
     lsd_unity_texture_event small = ev;
     small.struct_size = 4;
     small.status = 77;
-    fn(LSD_UNITY_EVENT_CAPTURE, &small);             // too small: ignored
+    fn(LSD_UNITY_EVENT_CAPTURE, &small);  // too small: ignored
     CHECK(small.status == 77);
     CHECK(lsd_unity_gpu_path_status() == LSD_E_UNSUPPORTED);
     CHECK(std::strstr(lsd_unity_gpu_path_message(), "not available in this build") != nullptr);

@@ -15,13 +15,13 @@
 #  include "IUnityGraphics.h"
 #else
 
-#if defined(_WIN32) || defined(__CYGWIN__)
-#  define UNITY_INTERFACE_API __stdcall
-#  define UNITY_INTERFACE_EXPORT __declspec(dllexport)
-#else
-#  define UNITY_INTERFACE_API
-#  define UNITY_INTERFACE_EXPORT __attribute__((visibility("default")))
-#endif
+#  if defined(_WIN32) || defined(__CYGWIN__)
+#    define UNITY_INTERFACE_API __stdcall
+#    define UNITY_INTERFACE_EXPORT __declspec(dllexport)
+#  else
+#    define UNITY_INTERFACE_API
+#    define UNITY_INTERFACE_EXPORT __attribute__((visibility("default")))
+#  endif
 
 /* 128-bit interface id, split in two 64-bit halves as in IUnityInterface.h */
 struct UnityInterfaceGUID {
@@ -70,8 +70,8 @@ typedef struct IUnityGraphics {
     int(UNITY_INTERFACE_API* ReserveEventIDRange)(int count);
 } IUnityGraphics;
 
-#define LSD_UNITY_GRAPHICS_GUID_HIGH 0x7CBA0A9CA4DDB544ULL
-#define LSD_UNITY_GRAPHICS_GUID_LOW 0x8C5AD4926EB17B11ULL
+#  define LSD_UNITY_GRAPHICS_GUID_HIGH 0x7CBA0A9CA4DDB544ULL
+#  define LSD_UNITY_GRAPHICS_GUID_LOW 0x8C5AD4926EB17B11ULL
 
 typedef void(UNITY_INTERFACE_API* UnityRenderingEvent)(int eventId);
 typedef void(UNITY_INTERFACE_API* UnityRenderingEventAndData)(int eventId, void* data);

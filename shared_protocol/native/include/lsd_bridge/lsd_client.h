@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lsd_protocol.h"
+
 #if defined(_WIN32)
 #  if defined(LSD_BUILDING_LIBRARY)
 #    define LSD_API __declspec(dllexport)
@@ -54,62 +56,20 @@
 extern "C" {
 #endif
 
-#define LSD_PROTOCOL_VERSION 1
-#define LSD_MAX_SLOTS 8
-
-typedef enum lsd_status {
-    LSD_OK = 0,
-    LSD_PENDING = 1,          /* sent; the runtime has not answered within timeout_ms (it still may) */
-    LSD_NO_FRAME = 2,         /* take: no new finished frame yet */
-    LSD_NO_FREE_SLOT = 3,     /* submit: every input slot is with the runtime; this frame was skipped */
-    LSD_E_INVALID_ARGUMENT = -1,
-    LSD_E_NOT_CONNECTED = -2, /* no session with a runtime (absent, starting, restarting) */
-    LSD_E_NOT_BOUND = -3,     /* connected, but no rings bound (call lsd_client_bind) */
-    LSD_E_REJECTED = -4,      /* the runtime answered `error` (see lsd_last_error) */
-    LSD_E_UNSUPPORTED = -5,   /* e.g. a transport this build cannot use yet */
-    LSD_E_MISMATCH = -6,      /* frame size/format does not match the bound ring */
-    LSD_E_IO = -7,            /* state file, shared memory or socket failure */
-    LSD_E_CLOSED = -8,        /* the handle is closing */
-    LSD_E_INTERNAL = -9
-} lsd_status;
-
-typedef enum lsd_conn_state {
-    LSD_STATE_IDLE = 0,        /* created, lsd_client_connect not called yet */
-    LSD_STATE_CONNECTING = 1,  /* waiting for welcome (or retrying after a failure) */
-    LSD_STATE_CONNECTED = 2,   /* session open, rings not bound */
-    LSD_STATE_READY = 3,       /* rings bound: frames can flow */
-    LSD_STATE_CLOSED = 4
-} lsd_conn_state;
-
-typedef enum lsd_transport {
-    LSD_TRANSPORT_SHM = 0,      /* named shared memory per slot (implemented) */
-    LSD_TRANSPORT_CUDA_IPC = 1, /* reserved: device pointers through cuIpc handles */
-    LSD_TRANSPORT_CUDA_VMM = 2, /* reserved: cuMemCreate shareable handles */
-    LSD_TRANSPORT_INLINE = 3    /* reserved: pixels inside messages */
-} lsd_transport;
-
-typedef enum lsd_format {
-    LSD_FORMAT_RGBA8 = 0,   /* 4 bytes per pixel */
-    LSD_FORMAT_BGRA8 = 1,   /* 4 bytes per pixel */
-    LSD_FORMAT_RGBA16F = 2  /* 8 bytes per pixel, IEEE half floats */
-} lsd_format;
-
-typedef enum lsd_color {
-    LSD_COLOR_DEFAULT = 0,  /* srgb for 8-bit formats, linear for rgba16f */
-    LSD_COLOR_SRGB = 1,
-    LSD_COLOR_LINEAR = 2
-} lsd_color;
+/* The protocol's limits, defaults and enums (lsd_status, lsd_conn_state, lsd_transport,
+ * lsd_format, lsd_color, ...) come from lsd_protocol.h, generated from
+ * shared_protocol/schema/protocol.json. */
 
 /* ---- library ------------------------------------------------------------------ */
 
-LSD_API const char* lsd_version(void);                 /* "0.1.0" */
-LSD_API const char* lsd_status_string(lsd_status s);   /* "LSD_OK", ... */
-LSD_API const char* lsd_last_error(void);              /* this thread's last error, "" if none */
+LSD_API const char* lsd_version(void);               /* "0.1.0" */
+LSD_API const char* lsd_status_string(lsd_status s); /* "LSD_OK", ... */
+LSD_API const char* lsd_last_error(void);            /* this thread's last error, "" if none */
 LSD_API uint32_t lsd_format_bytes_per_pixel(lsd_format f);
 
 /* libcuda is loaded at run time (dlopen / LoadLibrary) when present; nothing links CUDA. */
-LSD_API int lsd_cuda_available(void);      /* 1: driver loaded, cuInit ok and >= 1 device */
-LSD_API int lsd_cuda_device_count(void);   /* -1 when no driver */
+LSD_API int lsd_cuda_available(void);    /* 1: driver loaded, cuInit ok and >= 1 device */
+LSD_API int lsd_cuda_device_count(void); /* -1 when no driver */
 
 /* ---- discovery ------------------------------------------------------------------ */
 
@@ -130,14 +90,19 @@ typedef struct lsd_client lsd_client;
 
 typedef struct lsd_client_config {
     uint32_t struct_size;
-    const char* endpoint;     /* e.g. "tcp://127.0.0.1:7788"; ignored when state_dir is set */
-    const char* token;        /* session token; ignored when state_dir is set */
-    const char* state_dir;    /* non-NULL: read endpoint+token from STATE_DIR/runtime.json on every
-                                 (re)connect; "" means the default directory */
-    const char* client_name;  /* sent in hello, e.g. "unity/0.1.0"; NULL: "lsd-native/<version>" */
-    uint32_t heartbeat_ms;    /* ping when idle this often; 0: the runtime's welcome value (500) */
-    uint32_t timeout_ms;      /* no reply this long = runtime gone; 0: the runtime's value (2000) */
-    uint32_t reconnect_max_ms;/* longest wait between reconnect attempts; 0: 1000 */
+    const char* endpoint;      /* e.g. "tcp://127.0.0.1:7788"; ignored when state_dir is set */
+    const char* token;         /* session token; ignored when state_dir is set */
+    const char* state_dir;     /* non-NULL: read endpoint+token from STATE_DIR/runtime.json on every
+                                  (re)connect; "" means the default directory */
+    const char* client_name;   /* sent in hello, e.g. "unity/0.1.0"; NULL: "lsd-native/<version>" */
+    uint32_t heartbeat_ms;     /* ping when idle this often; 0: the runtime's welcome value (500) */
+    uint32_t timeout_ms;       /* no reply this long = runtime gone; 0: the runtime's value (2000) */
+    uint32_t reconnect_max_ms; /* longest wait between reconnect attempts; 0: 1000 */
+    /* appended in 0.2: the runtime's CURVE public key (40 Z85 characters). A runtime on another
+       machine encrypts its endpoint with CURVE and writes this key to runtime.json (read from
+       there when state_dir is set); NULL/"": from the state file, or no encryption for loopback.
+       A non-loopback endpoint without a key is refused with a clear error. */
+    const char* server_key;
 } lsd_client_config;
 
 LSD_API void lsd_client_config_init(lsd_client_config* cfg);
@@ -145,8 +110,7 @@ LSD_API void lsd_client_config_init(lsd_client_config* cfg);
 /* Creates the handle and starts its I/O thread; does not wait for the runtime. */
 LSD_API lsd_status lsd_client_create(const lsd_client_config* cfg, lsd_client** out);
 /* Same with cfg.state_dir = state_dir (NULL: default directory) and the given name. */
-LSD_API lsd_status lsd_client_create_from_state(const char* state_dir, const char* client_name,
-                                                lsd_client** out);
+LSD_API lsd_status lsd_client_create_from_state(const char* state_dir, const char* client_name, lsd_client** out);
 
 /* Starts connecting (hello/welcome) and waits up to timeout_ms for the session.
  * LSD_OK: session open. LSD_E_NOT_CONNECTED: not yet; the client keeps trying. */
@@ -156,21 +120,51 @@ LSD_API lsd_conn_state lsd_client_state(lsd_client* c);
 
 typedef struct lsd_ring_desc {
     uint32_t struct_size;
-    uint32_t width, height;   /* 8..8192 */
+    uint32_t width, height; /* LSD_MIN_DIMENSION..LSD_MAX_DIMENSION */
     lsd_format format;
-    uint32_t pitch;           /* bytes per row in the slot; 0: tightly packed */
-    int32_t bottom_up;        /* 1: first memory row is the bottom row (OpenGL/Unity) */
+    uint32_t pitch;    /* bytes per row in the slot; 0: tightly packed */
+    int32_t bottom_up; /* 1: first memory row is the bottom row (OpenGL/Unity) */
     lsd_color color;
-    uint32_t slots;           /* 1..8; 0: 3 */
+    uint32_t slots; /* 1..8; 0: 3 */
 } lsd_ring_desc;
+
+/* The engine's motion vectors beside the input ring (appended in 0.3): same width, height,
+   slots and row order as the input ring, shm transport only. format LSD_MOTION_NONE: none. */
+typedef struct lsd_motion_desc {
+    lsd_motion_format format; /* LSD_MOTION_RG16F or LSD_MOTION_RG32F */
+    lsd_motion_units units;   /* LSD_MOTION_UNITS_PIXELS or _UV */
+    lsd_motion_sign sign;     /* LSD_MOTION_SIGN_CURRENT_MINUS_PREVIOUS (Unity, Unreal) or the other way */
+    int32_t y_up;             /* 1: +y points up the image (UV / NDC), 0: down the rows */
+    uint32_t pitch;           /* bytes per row; 0: tightly packed */
+} lsd_motion_desc;
+
+/* The engine's depth beside the input ring (appended in 0.3). format LSD_DEPTH_NONE: none. */
+typedef struct lsd_depth_desc {
+    lsd_depth_format format; /* LSD_DEPTH_R16F or LSD_DEPTH_R32F */
+    lsd_depth_kind kind;     /* LSD_DEPTH_KIND_LINEAR (view depth) or _DEVICE (the 0..1 depth buffer) */
+    int32_t reversed_z;      /* device depth: 1 when 1.0 is near (reversed-Z) */
+    float near_plane;        /* device depth: the camera's near plane (> 0) */
+    float far_plane;         /* device depth: its far plane (> near), or 0 for an infinite one */
+    uint32_t pitch;          /* bytes per row; 0: tightly packed */
+} lsd_depth_desc;
 
 typedef struct lsd_bind_desc {
     uint32_t struct_size;
-    lsd_transport transport;  /* LSD_TRANSPORT_SHM (others: LSD_E_UNSUPPORTED for now) */
+    lsd_transport transport; /* LSD_TRANSPORT_SHM (same machine) or LSD_TRANSPORT_INLINE (pixels inside the
+                                messages: a runtime on another machine); the cuda ones: LSD_E_UNSUPPORTED
+                                for now. A session opened for another transport is reopened for this one. */
     lsd_ring_desc input;
     lsd_ring_desc output;
-    uint32_t model_width, model_height;  /* 0, 0: the backend's choice */
-    int32_t device_ordinal;   /* reserved for cuda transports */
+    uint32_t model_width, model_height; /* 0, 0: the backend's choice */
+    int32_t device_ordinal;             /* reserved for cuda transports */
+    /* appended in 0.2: inline only, the compression offered for the pixel data: LSD_CODEC_LZ4
+       (what lsd_bind_desc_init sets: each frame is sent as an LZ4 block when that pays, raw
+       otherwise; used when the runtime and this build have LZ4) or LSD_CODEC_NONE. */
+    lsd_codec codec;
+    /* appended in 0.3: the engine's planes (lsd_bind_desc_init: none); lsd_client_submit fills
+       them from lsd_frame_in.motion / .depth */
+    lsd_motion_desc motion;
+    lsd_depth_desc depth;
 } lsd_bind_desc;
 
 LSD_API void lsd_bind_desc_init(lsd_bind_desc* d, uint32_t width, uint32_t height, lsd_format format);
@@ -182,13 +176,18 @@ LSD_API lsd_status lsd_client_bind(lsd_client* c, const lsd_bind_desc* desc, uin
 
 typedef struct lsd_style_desc {
     uint32_t struct_size;
-    const char* backend;      /* NULL: "effects" */
-    const char* style;        /* NULL: not sent */
-    const char* prompt;       /* NULL: not sent */
+    const char* backend; /* NULL: not sent (with a style and no model: "effects") */
+    const char* style;   /* NULL: not sent */
+    const char* prompt;  /* NULL: not sent */
     int32_t has_strength;
-    double strength;          /* 0..1 */
+    double strength; /* 0..1 */
     int32_t has_seed;
     int64_t seed;
+    /* appended in 0.2: the model name the runtime resolves ("toon", "watercolor", "effects",
+     * "effects:sketch", "sd-turbo", a folder; PROTOCOL.md section 11). Give it instead of
+     * backend/style. NULL with backend and style NULL: the runtime's default model
+     * (LSD_DEFAULT_MODEL). */
+    const char* model;
 } lsd_style_desc;
 
 LSD_API void lsd_style_desc_init(lsd_style_desc* s);
@@ -199,13 +198,21 @@ LSD_API lsd_status lsd_client_set_style(lsd_client* c, const lsd_style_desc* sty
 
 typedef struct lsd_frame_in {
     uint32_t struct_size;
-    const void* data;         /* CPU pixels, first memory row first */
-    uint64_t device_ptr;      /* reserved for cuda transports; must be 0 */
-    uint32_t width, height;   /* must equal the input ring's */
-    uint32_t pitch;           /* bytes between rows of `data`; 0: tightly packed */
-    lsd_format format;        /* must equal the input ring's */
-    double time;              /* capture time in seconds; 0: the library's monotonic clock */
-    uint32_t flags;           /* bit 0: reset temporal state */
+    const void* data;       /* CPU pixels, first memory row first */
+    uint64_t device_ptr;    /* reserved for cuda transports; must be 0 */
+    uint32_t width, height; /* must equal the input ring's */
+    uint32_t pitch;         /* bytes between rows of `data`; 0: tightly packed */
+    lsd_format format;      /* must equal the input ring's */
+    double time;            /* capture time in seconds; 0: the library's monotonic clock */
+    uint32_t flags;         /* bit 0 (LSD_FRAME_RESET): reset temporal state, e.g. a camera cut */
+    /* appended in 0.3: this frame's motion vectors and depth, laid out as lsd_bind_desc.motion
+       and .depth declared (same width, height and row order as data); NULL: not this frame.
+       Motion measures from the frame submitted before: after a skipped submit (LSD_NO_FREE_SLOT)
+       the next frame's motion is not sent (its depth is). */
+    const void* motion;
+    uint32_t motion_pitch; /* bytes between rows of motion; 0: tightly packed */
+    const void* depth;
+    uint32_t depth_pitch; /* bytes between rows of depth; 0: tightly packed */
 } lsd_frame_in;
 
 /* Copies the frame into a free input slot and queues it; never waits.
@@ -213,21 +220,21 @@ typedef struct lsd_frame_in {
 LSD_API lsd_status lsd_client_submit(lsd_client* c, const lsd_frame_in* frame, uint64_t* frame_id);
 
 typedef struct lsd_timings {
-    double queue_ms, input_ms, backend_ms, output_ms, total_ms;  /* runtime stages */
-    double round_trip_ms;     /* client: submit -> frame_done arrival */
+    double queue_ms, input_ms, backend_ms, output_ms, total_ms; /* runtime stages */
+    double round_trip_ms;                                       /* client: submit -> frame_done arrival */
 } lsd_timings;
 
 typedef struct lsd_frame_out {
     uint32_t struct_size;
-    void* data;               /* caller's buffer */
-    uint64_t device_ptr;      /* reserved; must be 0 */
-    uint64_t capacity;        /* bytes available at data */
-    uint32_t pitch;           /* bytes between rows of data; 0: tightly packed */
+    void* data;          /* caller's buffer */
+    uint64_t device_ptr; /* reserved; must be 0 */
+    uint64_t capacity;   /* bytes available at data */
+    uint32_t pitch;      /* bytes between rows of data; 0: tightly packed */
     /* filled in: */
     uint32_t width, height;
     lsd_format format;
     uint64_t frame_id;
-    double time;              /* the frame's submit time, echoed */
+    double time; /* the frame's submit time, echoed */
     lsd_timings timings;
 } lsd_frame_out;
 
@@ -243,19 +250,38 @@ typedef struct lsd_latency {
 typedef struct lsd_stats {
     uint32_t struct_size;
     lsd_conn_state state;
-    uint64_t frames_submitted;  /* accepted by submit */
-    uint64_t frames_done;       /* answered frame_done */
-    uint64_t frames_dropped;    /* answered dropped by the runtime */
-    uint64_t frames_skipped;    /* submit found no free slot */
-    uint64_t frames_lost;       /* in flight when the link went down */
-    uint64_t frames_taken;      /* copied out by take */
-    uint64_t reconnects;        /* sessions opened after the first */
-    uint64_t errors;            /* error replies received */
-    lsd_latency queue, input, backend, output, total;  /* runtime stages, last 1024 frames */
-    lsd_latency round_trip;     /* client-measured submit -> frame_done */
+    uint64_t frames_submitted;                        /* accepted by submit */
+    uint64_t frames_done;                             /* answered frame_done */
+    uint64_t frames_dropped;                          /* answered dropped by the runtime */
+    uint64_t frames_skipped;                          /* submit found no free slot */
+    uint64_t frames_lost;                             /* in flight when the link went down */
+    uint64_t frames_taken;                            /* copied out by take */
+    uint64_t reconnects;                              /* sessions opened after the first */
+    uint64_t errors;                                  /* error replies received, unusable runtime messages */
+    lsd_latency queue, input, backend, output, total; /* runtime stages, last 1024 frames */
+    lsd_latency round_trip;                           /* client-measured submit -> frame_done */
+    /* appended in 0.2: inline sessions, pixel bytes as they went over the wire (after compression) */
+    uint64_t inline_bytes_sent;     /* frame data */
+    uint64_t inline_bytes_received; /* frame_done data */
+    uint64_t inline_frames_packed;  /* frames (either way) that travelled compressed */
 } lsd_stats;
 
 LSD_API lsd_status lsd_client_get_stats(lsd_client* c, lsd_stats* out);
+
+/* What the runtime applied for the last set_style (appended in 0.2). */
+typedef struct lsd_style_info {
+    uint32_t struct_size;
+    lsd_status status; /* LSD_OK: applied (the fields below); LSD_PENDING: not answered yet, or no
+                          style asked for (frames pass through); LSD_E_REJECTED: refused, see message
+                          (the fields keep the last style applied) */
+    char backend[64];  /* "effects", "diffusion" */
+    char style[256];   /* the resolved style (effects) or model (diffusion) */
+    char model[256];   /* the canonical model name: sent as lsd_style_desc.model it selects the same */
+    char matched[64];  /* the prompt word that picked an effects style, or "" */
+    char message[256]; /* the runtime's reason when status is LSD_E_REJECTED */
+} lsd_style_info;
+
+LSD_API lsd_status lsd_client_get_style(lsd_client* c, lsd_style_info* out);
 
 /* Says bye (best effort, without waiting), stops the I/O thread, unmaps, frees. */
 LSD_API void lsd_client_close(lsd_client* c);
