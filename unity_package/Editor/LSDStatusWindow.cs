@@ -55,8 +55,11 @@ namespace LSDBridge.Editor
                 EditorGUILayout.LabelField(r.name, EditorStyles.miniBoldLabel);
                 EditorGUI.indentLevel++;
                 EditorGUILayout.LabelField("State", s.State.ToString());
-                EditorGUILayout.LabelField("Path", e.UsingGpuPath ? "GPU" : "AsyncGPUReadback + shared memory");
-                if (!string.IsNullOrEmpty(e.GpuPathStatus)) EditorGUILayout.LabelField("GPU path", e.GpuPathStatus, EditorStyles.wordWrappedMiniLabel);
+                EditorGUILayout.LabelField("Path", e.PathDescription, EditorStyles.wordWrappedLabel);
+                EditorGUILayout.LabelField("Motion + depth", e.MotionAndDepthStatus, EditorStyles.wordWrappedLabel);
+                LSDAppliedStyle applied = e.AppliedStyle;
+                EditorGUILayout.LabelField("Model", e.Model + (applied != null ? "  →  " + applied : ""),
+                                           EditorStyles.wordWrappedLabel);
                 EditorGUILayout.LabelField("Latency (round trip)", s.RoundTrip.ToString());
                 EditorGUILayout.LabelField("Runtime total", s.Total.ToString());
                 EditorGUILayout.LabelField("Backend", s.Backend.ToString());

@@ -54,7 +54,10 @@ namespace LSDBridge.Tests
         [Test] public void ClientConfig() { Check(typeof(NativeMethods.lsd_client_config)); }
         [Test] public void RingDesc() { Check(typeof(NativeMethods.lsd_ring_desc)); }
         [Test] public void BindDesc() { Check(typeof(NativeMethods.lsd_bind_desc)); }
+        [Test] public void MotionDesc() { Check(typeof(NativeMethods.lsd_motion_desc)); }
+        [Test] public void DepthDesc() { Check(typeof(NativeMethods.lsd_depth_desc)); }
         [Test] public void StyleDesc() { Check(typeof(NativeMethods.lsd_style_desc)); }
+        [Test] public void StyleInfo() { Check(typeof(NativeMethods.lsd_style_info)); }
         [Test] public void FrameIn() { Check(typeof(NativeMethods.lsd_frame_in)); }
         [Test] public void Timings() { Check(typeof(NativeMethods.lsd_timings)); }
         [Test] public void FrameOut() { Check(typeof(NativeMethods.lsd_frame_out)); }

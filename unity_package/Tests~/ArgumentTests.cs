@@ -51,7 +51,7 @@ namespace LSDBridge.Tests
             // a pitch larger than the buffer allows
             Assert.Throws<ArgumentException>(() => _client.Submit(new byte[512], 128, 0, LSDFrameFlags.None, out id));
             // a pitch smaller than a row
-            Assert.Throws<ArgumentOutOfRangeException>(() => _client.Submit(new byte[4096], 32, 0, LSDFrameFlags.None, out id));
+            Assert.Throws<ArgumentOutOfRangeException>(() => _client.Submit(new byte[5000], 32, 0, LSDFrameFlags.None, out id));
             // a big enough buffer is accepted (runtime absent: NotConnected, not an exception)
             Assert.AreEqual(LSDStatus.NotConnected, _client.Submit(new byte[512], out id));
         }
@@ -70,16 +70,17 @@ namespace LSDBridge.Tests
             ulong id;
             Assert.Throws<ArgumentOutOfRangeException>(() => _client.Submit(new byte[512], -4, 0, LSDFrameFlags.None, out id));
             Assert.Throws<ArgumentOutOfRangeException>(() => _client.Submit(new byte[512], 0, -1.0, LSDFrameFlags.None, out id));
-            Assert.Throws<ArgumentOutOfRangeException>(() => new LSDStreamSession(new LSDSessionOptions { Width = -1 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new LSDStreamSession(Options("", -1, 8)));
         }
 
         [Test]
         public void NativeRangeChecksBecomeLSDExceptions()
         {
-            // positive but below the protocol's 8..8192: the native library rejects it, with its message
+            // positive but below the protocol's minimum size: the native library rejects it, with its message
             var e = Assert.Throws<LSDException>(() => _client.Bind(new LSDBindOptions(4, 4, LSDPixelFormat.Rgba8), 0));
             Assert.AreEqual(LSDStatus.InvalidArgument, e.Status);
-            Assert.IsTrue(e.NativeMessage.Contains("8..8192"), e.NativeMessage);
+            string range = LSDProtocol.MinDimension + ".." + LSDProtocol.MaxDimension;
+            Assert.IsTrue(e.NativeMessage.Contains(range), e.NativeMessage);
             // not implemented in this build of the native library
             var b = new LSDBindOptions(16, 8, LSDPixelFormat.Rgba8) { Transport = LSDTransport.CudaIpc };
             e = Assert.Throws<LSDException>(() => _client.Bind(b, 0));
@@ -124,26 +125,55 @@ namespace LSDBridge.Tests
         {
             _client.Dispose();
             _client.Dispose();
-            var session = new LSDStreamSession(new LSDSessionOptions { StateDirectory = _dir, Model = "identity", Width = 16, Height = 8 });
+            var session = new LSDStreamSession(Options(_dir, 16, 8, "identity"));
             session.Start();
             session.Dispose();
             session.Dispose();
             Assert.Throws<ObjectDisposedException>(() => session.Start());
-            Assert.Throws<ObjectDisposedException>(() => session.SetPrompt("x"));
+            Assert.Throws<ObjectDisposedException>(() => session.Prompt = "x");
         }
 
         [Test]
         public void SessionNotStarted()
         {
-            using (var session = new LSDStreamSession(new LSDSessionOptions { StateDirectory = _dir, Width = 16, Height = 8 }))
+            using (var session = new LSDStreamSession(Options(_dir, 16, 8)))
             {
                 Assert.AreEqual(LSDConnectionState.Idle, session.State);
                 Assert.Throws<InvalidOperationException>(() => session.Submit(new byte[512]));
                 Assert.AreEqual(LSDConnectionState.Idle, session.GetStats().State);
-                session.SetPrompt("neon city");      // remembered for Start
+                session.Prompt = "neon city";      // remembered for Start
                 Assert.AreEqual("neon city", session.Style.Prompt);
-                Assert.Throws<ArgumentOutOfRangeException>(() => session.SetStrength(2));
+                Assert.Throws<ArgumentOutOfRangeException>(() => session.Strength = 2);
+                Assert.AreEqual(null, session.Style.Strength, "not sent: the model's own strength");
             }
+        }
+
+        internal static LSDSessionOptions Options(string dir, int width, int height, string model = null)
+        {
+            var stream = new LSDStreamOptions { stateDirectory = dir, width = width, height = height };
+            if (model != null) stream.model = model;
+            return new LSDSessionOptions { Stream = stream };
+        }
+
+        [Test]
+        public void StreamOptionsHoldTheDefaultsAndNameBadFields()
+        {
+            var o = new LSDStreamOptions();
+            Assert.AreEqual(LSDProtocol.DefaultModel, o.model);
+            Assert.AreEqual(LSDStreamOptions.DefaultSize, o.width);
+            LSDStyle style = o.ToStyle();
+            Assert.AreEqual("effects", style.Model);
+            Assert.AreEqual(null, style.Strength, "strength is the model's own unless overridden");
+            Assert.AreEqual(null, style.Seed, "a negative seed is the model's choice");
+            o.overrideStrength = true;
+            o.seed = 3;
+            Assert.IsTrue(Math.Abs(LSDStreamOptions.DefaultStrength - o.ToStyle().Strength.Value) < 1e-6, "strength");
+            Assert.AreEqual(3L, o.ToStyle().Seed.Value);
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LSDStreamOptions { height = 9000 }.Validate());
+            Assert.AreEqual("height", e.ParamName);
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => new LSDStreamOptions { modelWidth = 64 }.Validate());
+            Assert.AreEqual("modelWidth", e.ParamName);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new LSDStreamOptions { strength = 1.5f }.Validate());
         }
     }
 }

@@ -47,22 +47,14 @@ namespace LSDBridge.Tests
         }
 
         [Test]
-        public void ModelSelector()
+        public void ModelAndBackendTogetherAreRefusedBeforeTheNativeCall()
         {
-            LSDStyle s = LSDModelSelector.Resolve("sd-turbo");
-            Assert.AreEqual("diffusion", s.Backend); Assert.AreEqual("sd-turbo", s.Style);
-            s = LSDModelSelector.Resolve("Toon");
-            Assert.AreEqual("effects", s.Backend); Assert.AreEqual("toon", s.Style);
-            s = LSDModelSelector.Resolve("effects");
-            Assert.AreEqual("effects", s.Backend); Assert.AreEqual(null, s.Style);
-            s = LSDModelSelector.Resolve("effects:sketch");
-            Assert.AreEqual("effects", s.Backend); Assert.AreEqual("sketch", s.Style);
-            s = LSDModelSelector.Resolve("diffusion:/models/my-sd");
-            Assert.AreEqual("diffusion", s.Backend); Assert.AreEqual("/models/my-sd", s.Style);
-            s = LSDModelSelector.Resolve(@"C:\models\sd");
-            Assert.AreEqual("diffusion", s.Backend); Assert.AreEqual(@"C:\models\sd", s.Style);
-            Assert.Throws<ArgumentNullException>(() => LSDModelSelector.Resolve(null));
-            Assert.Throws<ArgumentException>(() => LSDModelSelector.Resolve("  "));
+            using (LSDClient c = LSDClient.FromEndpoint("tcp://127.0.0.1:9", "t", "test"))
+            {
+                var both = new LSDStyle("toon") { Backend = "effects" };
+                Assert.Throws<ArgumentException>(() => c.SetStyle(both, 0));
+                Assert.AreEqual(LSDStatus.NotConnected, c.SetStyle(new LSDStyle("toon"), 0));
+            }
         }
 
         [Test]

@@ -17,10 +17,7 @@ namespace LSDBridge.Tests
             string dir = rt.StateDirectory;
             try
             {
-                var session = new LSDStreamSession(new LSDSessionOptions
-                {
-                    StateDirectory = dir, Model = "identity", Width = W, Height = H,
-                });
+                var session = new LSDStreamSession(ArgumentTests.Options(dir, W, H, "identity"));
                 int connected = 0, disconnected = 0;
                 session.Connected += () => connected++;
                 session.Disconnected += () => disconnected++;

@@ -77,10 +77,7 @@ namespace LSDBridge.Tests
         [Test]
         public void SessionStartNeverBlocks()
         {
-            var session = new LSDStreamSession(new LSDSessionOptions
-            {
-                StateDirectory = RuntimeProcess.MakeTempDir("lsd-unity-absent"), Model = "sd-turbo", Width = 64, Height = 64,
-            });
+            var session = new LSDStreamSession(ArgumentTests.Options(RuntimeProcess.MakeTempDir("lsd-unity-absent"), 64, 64, "sd-turbo"));
             int events = 0;
             session.Connected += () => events++;
             session.Disconnected += () => events++;

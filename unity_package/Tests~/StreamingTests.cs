@@ -72,6 +72,85 @@ namespace LSDBridge.Tests
         }
 
         [Test]
+        public void MotionAndDepthAsUnityStoresThemReachTheBackend()
+        {
+            // Unity's conventions: rows bottom-up, motion in UV units with +y up, reversed-Z device
+            // depth (an infinite far plane here). The `planes` style shows what the backend got:
+            // red/green = 128 + motion in pixels (+y down), blue = linear depth.
+            const int W = 96, H = 54;
+            var bind = new LSDBindOptions(W, H, LSDPixelFormat.Rgba8);
+            bind.Input.BottomUp = true;
+            bind.Output.BottomUp = true;
+            bind.Motion = new LSDMotionOptions { Format = LSDMotionFormat.Rg32f, Units = LSDMotionUnits.Uv, YUp = true };
+            bind.Depth = LSDDepthOptions.Device(1.0f, 0.0f, true);
+            using (LSDClient c = Connect(bind, new LSDStyle("effects", "planes")))
+            {
+                var motion = new float[W * H * 2];
+                var depth = new float[W * H];
+                var expected = new byte[W * H * 4];
+                for (int frame = 0; frame < 5; frame++)
+                {
+                    for (int y = 0; y < H; y++)
+                        for (int x = 0; x < W; x++)
+                        {
+                            int k = y * W + x;
+                            int dx = (x + frame) % 21 - 10, dy = (y + 2 * frame) % 17 - 8, z = 1 + (x + y + frame) % 200;
+                            motion[2 * k] = (float)dx / W;
+                            motion[2 * k + 1] = (float)dy / H;
+                            depth[k] = 1.0f / z;  // reversed-Z, infinite far: near / z
+                            expected[4 * k] = (byte)(128 + dx);
+                            expected[4 * k + 1] = (byte)(128 - dy);
+                            expected[4 * k + 2] = (byte)z;
+                            expected[4 * k + 3] = 255;
+                        }
+                    var output = new byte[W * H * 4];
+                    byte[] pixels = Pattern(W, H, 4, frame);
+                    var pins = new[]
+                    {
+                        System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned),
+                        System.Runtime.InteropServices.GCHandle.Alloc(motion, System.Runtime.InteropServices.GCHandleType.Pinned),
+                        System.Runtime.InteropServices.GCHandle.Alloc(depth, System.Runtime.InteropServices.GCHandleType.Pinned),
+                    };
+                    ulong id;
+                    try
+                    {
+                        var planes = new LSDFramePlanes
+                        {
+                            Motion = pins[1].AddrOfPinnedObject(), MotionBytes = motion.Length * 4L,
+                            Depth = pins[2].AddrOfPinnedObject(), DepthBytes = depth.Length * 4L,
+                        };
+                        Assert.AreEqual(LSDStatus.Ok, c.Submit(pins[0].AddrOfPinnedObject(), pixels.LongLength, 0, 1.0 + frame,
+                                                               LSDFrameFlags.None, planes, out id));
+                    }
+                    finally
+                    {
+                        foreach (var p in pins) p.Free();
+                    }
+                    LSDFrameResult r;
+                    Assert.AreEqual(LSDStatus.Ok, c.Take(output, 20000, out r));
+                    Assert.AreEqual(id, r.FrameId);
+                    AssertSameBytes(expected, output, "frame " + frame);
+                }
+                // a plane the bind did not declare is refused before it reaches the library
+                var bare = new LSDBindOptions(W, H, LSDPixelFormat.Rgba8);
+                Assert.AreEqual(LSDStatus.Ok, c.Bind(bare, 10000));
+                var pin = System.Runtime.InteropServices.GCHandle.Alloc(depth, System.Runtime.InteropServices.GCHandleType.Pinned);
+                try
+                {
+                    ulong id;
+                    var ex = Assert.Throws<ArgumentException>(() => c.Submit(
+                        pin.AddrOfPinnedObject(), W * H * 4, 0, 9.0, LSDFrameFlags.None,
+                        new LSDFramePlanes { Depth = pin.AddrOfPinnedObject(), DepthBytes = depth.Length * 4L }, out id));
+                    Assert.IsTrue(ex.Message.Contains("Bind declared none"), ex.Message);
+                }
+                finally
+                {
+                    pin.Free();
+                }
+            }
+        }
+
+        [Test]
         public void Stream100IdentityFramesExactly()
         {
             const int W = 96, H = 54;
@@ -128,6 +207,37 @@ namespace LSDBridge.Tests
                         AssertSameBytes(expected, output, style + " frame " + i);
                     }
                 }
+            }
+        }
+
+        [Test]
+        public void ModelNamesAreResolvedByTheRuntime()
+        {
+            // the C# layer sends the name as typed; the runtime resolves aliases and "backend:name"
+            const int W = 48, H = 32;
+            var cases = new[] { new[] { "Watercolor", "watercolour" }, new[] { "effects:sketch", "sketch" } };
+            foreach (string[] pair in cases)
+            {
+                var bind = new LSDBindOptions(W, H, LSDPixelFormat.Rgba8);
+                using (LSDClient c = Connect(bind, new LSDStyle(pair[0])))
+                {
+                    byte[] frame = Pattern(W, H, 4, 5);
+                    byte[] expected = RuntimeProcess.Apply(pair[1], W, H, "rgba8", frame);
+                    var output = new byte[frame.Length];
+                    RoundTrip(c, frame, output, 0);
+                    AssertSameBytes(expected, output, pair[0]);
+                }
+            }
+            using (LSDClient c = Connect(new LSDBindOptions(W, H, LSDPixelFormat.Rgba8), new LSDStyle("identity")))
+            {
+                Assert.AreEqual("identity", c.GetAppliedStyle().Model);
+                var e = Assert.Throws<LSDException>(() => c.SetStyle(new LSDStyle("no-such-model"), 10000));
+                Assert.AreEqual(LSDStatus.Rejected, e.Status);
+                Assert.IsTrue(e.NativeMessage.Contains("unknown model 'no-such-model'"), e.NativeMessage);
+                LSDAppliedStyle applied = c.GetAppliedStyle();
+                Assert.AreEqual(LSDStatus.Rejected, applied.Status);
+                Assert.IsTrue(applied.Message.Contains("no-such-model"), applied.Message);
+                Assert.AreEqual("identity", applied.Model, "what is still applied");
             }
         }
 
@@ -191,10 +301,7 @@ namespace LSDBridge.Tests
         public void SessionEventsAndStyleChanges()
         {
             const int W = 48, H = 32;
-            var session = new LSDStreamSession(new LSDSessionOptions
-            {
-                StateDirectory = _runtime.StateDirectory, Model = "identity", Width = W, Height = H,
-            });
+            var session = new LSDStreamSession(ArgumentTests.Options(_runtime.StateDirectory, W, H, "identity"));
             int connected = 0, disconnected = 0;
             session.Connected += () => connected++;
             session.Disconnected += () => disconnected++;
@@ -208,10 +315,10 @@ namespace LSDBridge.Tests
             RoundTrip(session.Client, frame, output, 0);
             AssertSameBytes(frame, output, "identity");
 
-            session.SetModel("sepia");
-            session.SetStrength(1.0);
-            session.SetSeed(5);
-            Assert.AreEqual("sepia", session.Style.Style);
+            session.Model = "sepia";
+            session.Strength = 1.0;
+            session.Seed = 5;
+            Assert.AreEqual("sepia", session.Style.Model);
             // the style request is asynchronous (timeout 0): wait for the next results to change
             var sw = Stopwatch.StartNew();
             bool changed = false;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the pure-C# layer of the Unity package (Runtime/Core, no UnityEngine) with mcs,
-# builds the test suite, and runs it on mono against the real native library and real
+# compiles every assembly of the package against reference stubs of the Unity API
+# (compile_unity_layer.py), builds the test suite, and runs it on mono against the real native library and real
 # `lsd-runtime serve` processes. Also compiles the Unity native-plugin glue
 # (shared_protocol/native/unity) with -Wall -Wextra -Werror to prove it builds.
 #
@@ -62,12 +63,17 @@ echo "=== mcs: Tests~ -> LSDBridge.Core.Tests.exe"
 mcs -langversion:7.2 -target:exe -debug -r:"$WORK/LSDBridge.Core.dll" -r:System.dll \
     -out:"$WORK/LSDBridge.Core.Tests.exe" "$HERE"/*.cs
 
+# --- the Unity layer (Runtime/Unity, Editor, Samples~), as Unity compiles it, against the stubs ---
+echo "=== mcs: every asmdef assembly against UnityStubs/ (editor and player builds)"
+python3 "$HERE/compile_unity_layer.py" --work "$WORK/unity-layer"
+
 # --- run ----------------------------------------------------------------------------------------
 echo "=== built in $(( $(date +%s) - start )) s"
 echo "=== mono: tests (runtime: ${LSD_RUNTIME_CMD:-python3 -m lsd_runtime})"
 export LD_LIBRARY_PATH="$LSD_NATIVE_BUILD_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export DYLD_LIBRARY_PATH="$LSD_NATIVE_BUILD_DIR${DYLD_LIBRARY_PATH:+:$DYLD_LIBRARY_PATH}"
 export LSD_DISABLE_CUDA="${LSD_DISABLE_CUDA:-}"
+export LSD_VECTORS_DIR="$ROOT/shared_protocol/vectors"  # GoldenVectorTests
 set +e
 (cd "$WORK" && mono --debug LSDBridge.Core.Tests.exe "$@")
 rc=$?

@@ -28,6 +28,8 @@ namespace LSDBridge
         private LSDRingOptions _input;
         private LSDRingOptions _output;
         private bool _hasBind;
+        private LSDMotionFormat _motion;
+        private LSDDepthFormat _depth;
 
         private LSDClient(LSDClientHandle handle)
         {
@@ -79,6 +81,7 @@ namespace LSDBridge
             using (var token = new Utf8Buffer(options.Token))
             using (var dir = new Utf8Buffer(options.StateDirectory))
             using (var name = new Utf8Buffer(options.ClientName))
+            using (var key = new Utf8Buffer(options.ServerKey))
             {
                 cfg.endpoint = endpoint.Pointer;
                 cfg.token = token.Pointer;
@@ -87,6 +90,7 @@ namespace LSDBridge
                 cfg.heartbeat_ms = (uint)options.HeartbeatMs;
                 cfg.timeout_ms = (uint)options.TimeoutMs;
                 cfg.reconnect_max_ms = (uint)options.ReconnectMaxMs;
+                cfg.server_key = key.Pointer;
                 // the library copies the strings during create
                 s = NativeMethods.lsd_client_create(ref cfg, out h);
             }
@@ -164,6 +168,26 @@ namespace LSDBridge
             d.model_width = (uint)options.ModelWidth;
             d.model_height = (uint)options.ModelHeight;
             d.device_ordinal = options.DeviceOrdinal;
+            d.codec = options.Codec;
+            if (options.Motion != null)
+            {
+                if (options.Motion.Pitch < 0) throw new ArgumentOutOfRangeException("options", options.Motion.Pitch, "Motion.Pitch must be >= 0");
+                d.motion.format = options.Motion.Format;
+                d.motion.units = options.Motion.Units;
+                d.motion.sign = options.Motion.Sign;
+                d.motion.y_up = options.Motion.YUp ? 1 : 0;
+                d.motion.pitch = (uint)options.Motion.Pitch;
+            }
+            if (options.Depth != null)
+            {
+                if (options.Depth.Pitch < 0) throw new ArgumentOutOfRangeException("options", options.Depth.Pitch, "Depth.Pitch must be >= 0");
+                d.depth.format = options.Depth.Format;
+                d.depth.kind = options.Depth.Kind;
+                d.depth.reversed_z = options.Depth.ReversedZ ? 1 : 0;
+                d.depth.near_plane = options.Depth.Near;
+                d.depth.far_plane = options.Depth.Far;
+                d.depth.pitch = (uint)options.Depth.Pitch;
+            }
             LSDStatus s = NativeMethods.lsd_client_bind(_handle, ref d, (uint)timeoutMs);
             if (s == LSDStatus.Ok || s == LSDStatus.Pending || s == LSDStatus.NotConnected)
             {
@@ -171,6 +195,8 @@ namespace LSDBridge
                 {
                     _input = options.Input;
                     _output = options.Output;
+                    _motion = options.Motion == null ? LSDMotionFormat.None : options.Motion.Format;
+                    _depth = options.Depth == null ? LSDDepthFormat.None : options.Depth.Format;
                     _hasBind = true;
                 }
                 return s;
@@ -191,10 +217,14 @@ namespace LSDBridge
             d.struct_size = (uint)Marshal.SizeOf(typeof(NativeMethods.lsd_style_desc));
             NativeMethods.lsd_style_desc_init(ref d);
             LSDStatus s;
+            if (style.Model != null && (style.Backend != null || style.Style != null))
+                throw new ArgumentException("give Model, or Backend with Style, not both", "style");
+            using (var model = new Utf8Buffer(style.Model))
             using (var backend = new Utf8Buffer(style.Backend))
             using (var name = new Utf8Buffer(style.Style))
             using (var prompt = new Utf8Buffer(style.Prompt))
             {
+                d.model = model.Pointer;
                 d.backend = backend.Pointer;
                 d.style = name.Pointer;
                 d.prompt = prompt.Pointer;
@@ -237,10 +267,24 @@ namespace LSDBridge
         /// <paramref name="byteCount"/> is how many bytes are readable at <paramref name="data"/>.</summary>
         public LSDStatus Submit(IntPtr data, long byteCount, int pitch, double time, LSDFrameFlags flags, out ulong frameId)
         {
+            return Submit(data, byteCount, pitch, time, flags, default(LSDFramePlanes), out frameId);
+        }
+
+        /// <summary>As Submit(data, ...), with this frame's motion vectors and depth (the planes the
+        /// bind declared; IntPtr.Zero: not this frame). The library sets the Motion and Depth flags
+        /// from the planes given.</summary>
+        public LSDStatus Submit(IntPtr data, long byteCount, int pitch, double time, LSDFrameFlags flags,
+                                LSDFramePlanes planes, out ulong frameId)
+        {
             frameId = 0;
             ThrowIfDisposed();
             if (data == IntPtr.Zero) throw new ArgumentNullException("data");
-            LSDRingOptions ring = RequireBound("Submit").Input;
+            Rings bound = RequireBound("Submit");
+            LSDRingOptions ring = bound.Input;
+            if (planes.Motion != IntPtr.Zero)
+                CheckPlane(planes.MotionBytes, planes.MotionPitch, ring, LSDProtocol.BytesPerPixel(bound.Motion), "motion");
+            if (planes.Depth != IntPtr.Zero)
+                CheckPlane(planes.DepthBytes, planes.DepthPitch, ring, LSDProtocol.BytesPerPixel(bound.Depth), "depth");
             CheckPitch(pitch, ring, "pitch");
             long need = FrameBytes(ring, pitch);
             if (byteCount < need)
@@ -258,6 +302,10 @@ namespace LSDBridge
             f.format = ring.Format;
             f.time = time;
             f.flags = (uint)flags;
+            f.motion = planes.Motion;
+            f.motion_pitch = (uint)planes.MotionPitch;
+            f.depth = planes.Depth;
+            f.depth_pitch = (uint)planes.DepthPitch;
             LSDStatus s = NativeMethods.lsd_client_submit(_handle, ref f, out frameId);
             if (s == LSDStatus.Ok || s == LSDStatus.NoFreeSlot || s == LSDStatus.NotConnected || s == LSDStatus.NotBound)
                 return s;
@@ -353,6 +401,34 @@ namespace LSDBridge
                 Output = ToLatency(n.output),
                 Total = ToLatency(n.total),
                 RoundTrip = ToLatency(n.round_trip),
+                InlineBytesSent = n.inline_bytes_sent,
+                InlineBytesReceived = n.inline_bytes_received,
+                InlineFramesPacked = n.inline_frames_packed,
+            };
+        }
+
+        /// <summary>What the runtime applied for the last SetStyle (it resolves model names), or why it
+        /// refused it: Status Ok (applied), Pending (not answered yet, or none asked for), Rejected
+        /// (Message says why; the other fields keep what is still applied).</summary>
+        public LSDAppliedStyle GetAppliedStyle()
+        {
+            ThrowIfDisposed();
+            var n = new NativeMethods.lsd_style_info
+            {
+                struct_size = (uint)Marshal.SizeOf(typeof(NativeMethods.lsd_style_info)),
+                backend = new byte[64], style = new byte[256], model = new byte[256], matched = new byte[64],
+                message = new byte[256],
+            };
+            LSDStatus s = NativeMethods.lsd_client_get_style(_handle, ref n);
+            if (s != LSDStatus.Ok) throw LSDException.FromLastError(s, "LSDClient.GetAppliedStyle");
+            return new LSDAppliedStyle
+            {
+                Status = n.status,
+                Backend = Utf8.FromFixed(n.backend),
+                Style = Utf8.FromFixed(n.style),
+                Model = Utf8.FromFixed(n.model),
+                Matched = Utf8.FromFixed(n.matched),
+                Message = Utf8.FromFixed(n.message),
             };
         }
 
@@ -373,6 +449,8 @@ namespace LSDBridge
         private struct Rings
         {
             public LSDRingOptions Input, Output;
+            public LSDMotionFormat Motion;
+            public LSDDepthFormat Depth;
         }
 
         private Rings RequireBound(string what)
@@ -380,14 +458,13 @@ namespace LSDBridge
             lock (_bindLock)
             {
                 if (!_hasBind) throw new InvalidOperationException(what + ": call Bind first (the frame size comes from the bound ring)");
-                return new Rings { Input = _input, Output = _output };
+                return new Rings { Input = _input, Output = _output, Motion = _motion, Depth = _depth };
             }
         }
 
         private static long FrameBytes(LSDRingOptions ring, int pitch)
         {
-            ring.Pitch = pitch;
-            return ring.FrameBytes;
+            return LSDProtocol.FrameBytes(ring.Width, ring.Height, ring.Format, pitch);
         }
 
         private static void CheckPitch(int pitch, LSDRingOptions ring, string name)
@@ -396,6 +473,20 @@ namespace LSDBridge
             int row = ring.Width * LSDRuntime.BytesPerPixel(ring.Format);
             if (pitch != 0 && pitch < row)
                 throw new ArgumentOutOfRangeException(name, pitch, "must be 0 or >= width x bytes per pixel (" + row + ")");
+        }
+
+        // a plane buffer of the frame's size: its pitch fits a row and it holds every row
+        private static void CheckPlane(long bytes, int pitch, LSDRingOptions ring, int bytesPerPixel, string name)
+        {
+            if (bytesPerPixel == 0)
+                throw new ArgumentException("the frame brings a " + name + " plane, but Bind declared none", "planes");
+            long row = (long)ring.Width * bytesPerPixel;
+            if (pitch < 0 || (pitch != 0 && pitch < row))
+                throw new ArgumentOutOfRangeException("planes", pitch, name + " pitch must be 0 or >= " + row);
+            long need = (pitch > 0 ? pitch : row) * (ring.Height - 1) + row;
+            if (bytes < need)
+                throw new ArgumentException(string.Format("the {0} plane holds {1} bytes; {2}x{3} needs {4}", name, bytes,
+                                                          ring.Width, ring.Height, need), "planes");
         }
 
         private static void CheckRing(LSDRingOptions r, string name)

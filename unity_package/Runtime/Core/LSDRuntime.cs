@@ -35,23 +35,7 @@ namespace LSDBridge
         /// <summary>"LSD_OK", "LSD_E_NOT_CONNECTED", ... (managed table: works without the native library).</summary>
         public static string StatusName(LSDStatus status)
         {
-            switch (status)
-            {
-                case LSDStatus.Ok: return "LSD_OK";
-                case LSDStatus.Pending: return "LSD_PENDING";
-                case LSDStatus.NoFrame: return "LSD_NO_FRAME";
-                case LSDStatus.NoFreeSlot: return "LSD_NO_FREE_SLOT";
-                case LSDStatus.InvalidArgument: return "LSD_E_INVALID_ARGUMENT";
-                case LSDStatus.NotConnected: return "LSD_E_NOT_CONNECTED";
-                case LSDStatus.NotBound: return "LSD_E_NOT_BOUND";
-                case LSDStatus.Rejected: return "LSD_E_REJECTED";
-                case LSDStatus.Unsupported: return "LSD_E_UNSUPPORTED";
-                case LSDStatus.Mismatch: return "LSD_E_MISMATCH";
-                case LSDStatus.Io: return "LSD_E_IO";
-                case LSDStatus.Closed: return "LSD_E_CLOSED";
-                case LSDStatus.Internal: return "LSD_E_INTERNAL";
-            }
-            return "LSD_UNKNOWN_STATUS(" + (int)status + ")";
+            return LSDProtocol.StatusName(status);
         }
 
         /// <summary>The native library's own name for a status (lsd_status_string).</summary>
@@ -63,15 +47,7 @@ namespace LSDBridge
         /// <summary>4 for Rgba8/Bgra8, 8 for Rgba16F.</summary>
         public static int BytesPerPixel(LSDPixelFormat format)
         {
-            switch (format)
-            {
-                case LSDPixelFormat.Rgba8:
-                case LSDPixelFormat.Bgra8:
-                    return 4;
-                case LSDPixelFormat.Rgba16F:
-                    return 8;
-            }
-            throw new ArgumentOutOfRangeException("format", format, "not an LSDPixelFormat");
+            return LSDProtocol.BytesPerPixel(format);
         }
 
         /// <summary>

@@ -2,28 +2,22 @@ using System;
 
 namespace LSDBridge
 {
-    /// <summary>Everything an LSDStreamSession needs to start.</summary>
+    /// <summary>Everything an LSDStreamSession needs to start: the stream the user asked for (the one
+    /// options type, LSDStreamOptions) and the frame layout the engine side works out.</summary>
     public sealed class LSDSessionOptions
     {
-        /// <summary>"sd-turbo", "toon", "effects", "effects:sketch", ... (see LSDModelSelector).</summary>
-        public string Model = "sd-turbo";
-        /// <summary>null or "": $LSD_BRIDGE_HOME, else ~/.lsd-bridge.</summary>
-        public string StateDirectory = "";
+        public LSDStreamOptions Stream = new LSDStreamOptions();
         public string ClientName = "unity/" + LSDClient.PackageVersion;
-        public int Width = 512;
-        public int Height = 512;
         public LSDPixelFormat Format = LSDPixelFormat.Rgba8;
         public LSDColorEncoding InputColor = LSDColorEncoding.Default;
         public LSDColorEncoding OutputColor = LSDColorEncoding.Default;
         public bool InputBottomUp = true;
         public bool OutputBottomUp = true;
-        /// <summary>0, 0: the backend's choice.</summary>
-        public int ModelWidth;
-        public int ModelHeight;
         public LSDTransport Transport = LSDTransport.Shm;
-        public string Prompt;
-        public double? Strength;
-        public long? Seed;
+        /// <summary>The engine's motion vectors beside every frame (declared in the bind; shm only); null: none.</summary>
+        public LSDMotionOptions Motion;
+        /// <summary>The engine's depth beside every frame (declared in the bind; shm only); null: none.</summary>
+        public LSDDepthOptions Depth;
     }
 
     /// <summary>
@@ -48,13 +42,10 @@ namespace LSDBridge
         public LSDStreamSession(LSDSessionOptions options)
         {
             if (options == null) throw new ArgumentNullException("options");
-            if (options.Width <= 0 || options.Height <= 0)
-                throw new ArgumentOutOfRangeException("options", options.Width + "x" + options.Height, "Width and Height must be positive");
+            if (options.Stream == null) throw new ArgumentNullException("options", "options.Stream is null");
+            options.Stream.Validate();
             _options = options;
-            _style = LSDModelSelector.Resolve(options.Model);
-            _style.Prompt = options.Prompt;
-            _style.Strength = options.Strength;
-            _style.Seed = options.Seed;
+            _style = options.Stream.ToStyle();
         }
 
         public LSDClient Client { get { return _client; } }
@@ -74,17 +65,20 @@ namespace LSDBridge
         {
             ThrowIfDisposed();
             if (IsStarted) return;
-            var bind = new LSDBindOptions(_options.Width, _options.Height, _options.Format)
+            LSDStreamOptions stream = _options.Stream;
+            var bind = new LSDBindOptions(stream.width, stream.height, _options.Format)
             {
                 Transport = _options.Transport,
-                ModelWidth = _options.ModelWidth,
-                ModelHeight = _options.ModelHeight,
+                ModelWidth = stream.modelWidth,
+                ModelHeight = stream.modelHeight,
             };
             bind.Input.Color = _options.InputColor;
             bind.Input.BottomUp = _options.InputBottomUp;
             bind.Output.Color = _options.OutputColor;
             bind.Output.BottomUp = _options.OutputBottomUp;
-            LSDClient client = LSDClient.FromStateDirectory(_options.StateDirectory ?? "", _options.ClientName);
+            bind.Motion = _options.Motion;
+            bind.Depth = _options.Depth;
+            LSDClient client = LSDClient.FromStateDirectory(stream.stateDirectory ?? "", _options.ClientName);
             try
             {
                 client.Connect(0);
@@ -116,21 +110,52 @@ namespace LSDBridge
             }
         }
 
-        public void SetPrompt(string prompt) { UpdateStyle(s => s.Prompt = prompt); }
-
-        public void SetStrength(double strength)
+        /// <summary>The text prompt; setting it restyles from the next frame.</summary>
+        public string Prompt
         {
-            if (!(strength >= 0.0 && strength <= 1.0)) throw new ArgumentOutOfRangeException("strength", strength, "must be in 0..1");
-            UpdateStyle(s => s.Strength = strength);
+            get { lock (_styleLock) return _style.Prompt; }
+            set { UpdateStyle(s => s.Prompt = string.IsNullOrEmpty(value) ? null : value); }
         }
 
-        public void SetSeed(long seed) { UpdateStyle(s => s.Seed = seed); }
-
-        /// <summary>Switches model/style ("sd-turbo", "toon", ...), keeping prompt, strength and seed.</summary>
-        public void SetModel(string model)
+        /// <summary>0..1; null: the model's own strength.</summary>
+        public double? Strength
         {
-            LSDStyle m = LSDModelSelector.Resolve(model);
-            UpdateStyle(s => { s.Backend = m.Backend; s.Style = m.Style; });
+            get { lock (_styleLock) return _style.Strength; }
+            set
+            {
+                if (value.HasValue && !(value.Value >= 0.0 && value.Value <= 1.0))
+                    throw new ArgumentOutOfRangeException("value", value.Value, "Strength must be in 0..1");
+                UpdateStyle(s => s.Strength = value);
+            }
+        }
+
+        /// <summary>Random seed; null: the model's choice.</summary>
+        public long? Seed
+        {
+            get { lock (_styleLock) return _style.Seed; }
+            set { UpdateStyle(s => s.Seed = value); }
+        }
+
+        /// <summary>The model name ("sd-turbo", "toon", ...; the runtime resolves it), keeping prompt,
+        /// strength and seed. null or "": the runtime's default model.</summary>
+        public string Model
+        {
+            get { lock (_styleLock) return _style.Model; }
+            set
+            {
+                string m = string.IsNullOrEmpty(value) ? null : value.Trim();
+                UpdateStyle(s => { s.Model = m; s.Backend = null; s.Style = null; });
+            }
+        }
+
+        /// <summary>Takes the style of <paramref name="stream"/> (model, prompt, strength, seed) in one request.</summary>
+        public void ApplyStyle(LSDStreamOptions stream)
+        {
+            if (stream == null) throw new ArgumentNullException("stream");
+            stream.Validate();
+            LSDStyle next = stream.ToStyle();
+            UpdateStyle(s => { s.Model = next.Model; s.Backend = null; s.Style = null; s.Prompt = next.Prompt;
+                               s.Strength = next.Strength; s.Seed = next.Seed; });
         }
 
         private void UpdateStyle(Action<LSDStyle> change)
@@ -139,7 +164,9 @@ namespace LSDBridge
             LSDStyle copy;
             lock (_styleLock)
             {
+                LSDStyle before = _style.Clone();
                 change(_style);
+                if (_style.SameAs(before)) return;  // nothing new to tell the runtime
                 copy = _style.Clone();
             }
             if (IsStarted) _client.SetStyle(copy, 0);
@@ -149,6 +176,13 @@ namespace LSDBridge
         public LSDStatus Submit(IntPtr data, long byteCount, int pitch, double time)
         {
             return RequireClient().Submit(data, byteCount, pitch, time, LSDFrameFlags.None, out ulong _);
+        }
+
+        /// <summary>As Submit(data, ...), with flags (Reset: the camera cut) and this frame's motion vectors and
+        /// depth (the planes the session's options declared; IntPtr.Zero: not this frame); never waits.</summary>
+        public LSDStatus Submit(IntPtr data, long byteCount, int pitch, double time, LSDFrameFlags flags, LSDFramePlanes planes)
+        {
+            return RequireClient().Submit(data, byteCount, pitch, time, flags, planes, out ulong _);
         }
 
         public LSDStatus Submit(byte[] pixels)

@@ -14,8 +14,6 @@ namespace LSDBridge
         // "lsd_bridge" resolves to lsd_bridge.dll (Windows), liblsd_bridge.so (Linux/Android),
         // liblsd_bridge.dylib / lsd_bridge.bundle (macOS) through Unity's and Mono's probing.
         internal const string Library = "lsd_bridge";
-        internal const uint ProtocolVersion = 1;
-        internal const int MaxSlots = 8;
 
         // ---- structs (field order and types exactly as in lsd_client.h) --------------
 
@@ -40,6 +38,7 @@ namespace LSDBridge
             public uint heartbeat_ms;
             public uint timeout_ms;
             public uint reconnect_max_ms;
+            public IntPtr server_key;    // const char* (Z85), appended in 0.2
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -56,6 +55,27 @@ namespace LSDBridge
         }
 
         [StructLayout(LayoutKind.Sequential)]
+        internal struct lsd_motion_desc
+        {
+            public LSDMotionFormat format;  // C enum: int
+            public LSDMotionUnits units;    // C enum: int
+            public LSDMotionSign sign;      // C enum: int
+            public int y_up;
+            public uint pitch;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct lsd_depth_desc
+        {
+            public LSDDepthFormat format;   // C enum: int
+            public LSDDepthKind kind;       // C enum: int
+            public int reversed_z;
+            public float near_plane;
+            public float far_plane;
+            public uint pitch;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
         internal struct lsd_bind_desc
         {
             public uint struct_size;
@@ -65,6 +85,9 @@ namespace LSDBridge
             public uint model_width;
             public uint model_height;
             public int device_ordinal;
+            public LSDCodec codec;          // C enum: int, appended in 0.2
+            public lsd_motion_desc motion;  // appended in 0.3
+            public lsd_depth_desc depth;    // appended in 0.3
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -78,6 +101,7 @@ namespace LSDBridge
             public double strength;
             public int has_seed;
             public long seed;
+            public IntPtr model;     // const char* (UTF-8), NULL: not sent (appended in 0.2)
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -92,6 +116,10 @@ namespace LSDBridge
             public LSDPixelFormat format;
             public double time;
             public uint flags;
+            public IntPtr motion;        // const void*, appended in 0.3
+            public uint motion_pitch;
+            public IntPtr depth;         // const void*
+            public uint depth_pitch;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -148,6 +176,21 @@ namespace LSDBridge
             public lsd_latency output;
             public lsd_latency total;
             public lsd_latency round_trip;
+            public ulong inline_bytes_sent;       // appended in 0.2
+            public ulong inline_bytes_received;
+            public ulong inline_frames_packed;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct lsd_style_info
+        {
+            public uint struct_size;
+            public LSDStatus status;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 64)] public byte[] backend;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 256)] public byte[] style;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 256)] public byte[] model;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 64)] public byte[] matched;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 256)] public byte[] message;
         }
 
         // ---- library -------------------------------------------------------------------
@@ -213,6 +256,9 @@ namespace LSDBridge
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern LSDStatus lsd_client_get_stats(LSDClientHandle client, ref lsd_stats stats);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern LSDStatus lsd_client_get_style(LSDClientHandle client, ref lsd_style_info info);
 
         // Called only by LSDClientHandle.ReleaseHandle (takes the raw pointer: the SafeHandle is closing).
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

@@ -26,28 +26,68 @@ namespace LSDBridge
         public Material outputMaterial;
         public string materialTextureProperty = "_MainTex";
 
-        [Header("Restyling")]
-        [Tooltip("sd-turbo, sdxl-turbo, a local diffusers folder, or an effect: toon, sketch, ...")]
-        public string model = "sd-turbo";
-        [TextArea] public string prompt = "";
-        [Range(0f, 1f)] public float strength = 0.5f;
-        public int seed = 2;
-
         [Header("Stream")]
-        public Vector2Int resolution = new Vector2Int(512, 512);
+        [Tooltip("Model (resolved by the runtime: effects, toon, watercolor, sd-turbo, a folder...), prompt, strength, " +
+                 "seed, frame size, model size, state directory, row-order override, and Send Motion And Depth (the " +
+                 "camera's motion vectors and depth with every frame; built-in render pipeline only).")]
+        [SerializeField] private LSDStreamOptions options = new LSDStreamOptions();
         public TransportChoice transport = TransportChoice.Auto;
-        public LSDFlipMode flip = LSDFlipMode.Auto;
-        [Tooltip("Empty: $LSD_BRIDGE_HOME or ~/.lsd-bridge.")]
-        public string stateDirectory = "";
 
         private LSDStreamEngine _engine;
         private RenderTexture _ownOutput;
-        private string _appliedPrompt, _appliedModel;
-        private float _appliedStrength;
-        private int _appliedSeed;
 
         public LSDStreamEngine Engine { get { return _engine; } }
+
+        /// <summary>A copy of the stream options (the inspector's); Apply changes them.</summary>
+        public LSDStreamOptions Options { get { return options.Clone(); } }
+
+        /// <summary>The model name; setting it restyles the running stream from its next frame.</summary>
+        public string Model
+        {
+            get { return options.model; }
+            set { options.model = value; if (_engine != null) _engine.Model = value; }
+        }
+
+        public string Prompt
+        {
+            get { return options.prompt; }
+            set { options.prompt = value ?? ""; if (_engine != null) _engine.Prompt = value; }
+        }
+
+        /// <summary>0..1; null: the model's own strength.</summary>
+        public float? Strength
+        {
+            get { return options.overrideStrength ? (float?)options.strength : null; }
+            set
+            {
+                options.overrideStrength = value.HasValue;
+                if (value.HasValue) options.strength = Mathf.Clamp01(value.Value);
+                if (_engine != null) _engine.Strength = Strength;
+            }
+        }
+
+        public int Seed
+        {
+            get { return options.seed; }
+            set { options.seed = value; if (_engine != null) _engine.Seed = value; }
+        }
+
+        /// <summary>New options: the style applies at once; size and state directory when the renderer is next enabled.</summary>
+        public void Apply(LSDStreamOptions newOptions)
+        {
+            if (newOptions == null) throw new ArgumentNullException("newOptions");
+            newOptions.Validate();
+            options = newOptions.Clone();
+            if (_engine != null) _engine.Apply(options);
+        }
         public Texture OutputTexture { get { return _engine != null ? _engine.OutputTexture : outputTexture; } }
+
+        /// <summary>The camera cut (teleport, new shot, level load): the runtime forgets earlier frames from the
+        /// next frame on (LSDStreamEngine.MarkCameraCut).</summary>
+        public void MarkCameraCut()
+        {
+            if (_engine != null) _engine.MarkCameraCut();
+        }
 
         /// <summary>All live renderers (for the editor status window).</summary>
         public static readonly System.Collections.Generic.List<LSDStreamRenderer> Active = new System.Collections.Generic.List<LSDStreamRenderer>();
@@ -55,30 +95,41 @@ namespace LSDBridge
         private void OnEnable()
         {
             Active.Add(this);
-            var settings = new LSDEngineSettings
+            options.width = Mathf.Clamp(options.width, LSDProtocol.MinDimension, LSDProtocol.MaxDimension);
+            options.height = Mathf.Clamp(options.height, LSDProtocol.MinDimension, LSDProtocol.MaxDimension);
+            try
             {
-                width = Mathf.Clamp(resolution.x, 8, 8192),
-                height = Mathf.Clamp(resolution.y, 8, 8192),
-                stateDirectory = stateDirectory,
-                prompt = prompt,
-                strength = strength,
-                seed = seed,
-                flip = flip,
-            };
-            _engine = new LSDStreamEngine(model, transport != TransportChoice.SharedMemory, settings);
+                _engine = new LSDStreamEngine(null, UseGpuFor(transport), options);
+            }
+            catch (ArgumentException e)
+            {
+                Debug.LogError("LSD Bridge: " + e.Message);
+                enabled = false;
+                return;
+            }
             Texture target = outputTexture;
             if (target == null)
             {
-                _ownOutput = new RenderTexture(settings.width, settings.height, 0, RenderTextureFormat.ARGB32, RenderTextureReadWrite.sRGB)
+                _ownOutput = new RenderTexture(options.width, options.height, 0, RenderTextureFormat.ARGB32, RenderTextureReadWrite.sRGB)
                 {
                     name = "LSD output",
                 };
                 _ownOutput.Create();
                 target = _ownOutput;
             }
-            _engine.BindTexture(target);
+            try
+            {
+                _engine.BindTexture(target);   // a Texture2D that cannot receive the frames says why
+            }
+            catch (ArgumentException e)
+            {
+                Debug.LogError("LSD Bridge: " + e.Message);
+                OnDisable();
+                enabled = false;
+                return;
+            }
             if (source == SourceKind.Texture && sourceTexture != null) _engine.BindSource(sourceTexture);
-            else _engine.BindSource(sourceCamera != null ? sourceCamera : (GetComponent<Camera>() ?? Camera.main));
+            else _engine.BindSource(PickCamera());
             if (output == OutputKind.Material && outputMaterial != null) outputMaterial.SetTexture(materialTextureProperty, target);
             _engine.Connected += () => Debug.Log("LSD Bridge: connected to the runtime");
             _engine.Disconnected += () => Debug.LogWarning("LSD Bridge: runtime disconnected (reconnecting in the background)");
@@ -92,19 +143,45 @@ namespace LSDBridge
                 enabled = false;
                 return;
             }
-            if (transport == TransportChoice.Gpu && !_engine.UsingGpuPath)
-                Debug.LogWarning("LSD Bridge: GPU transport requested but unavailable: " + _engine.GpuPathStatus);
-            _appliedPrompt = prompt; _appliedModel = model; _appliedStrength = strength; _appliedSeed = seed;
+            // with TransportChoice.Gpu the engine itself warns when the GPU path cannot be had
         }
 
-        private void Update()
+        /// <summary>Auto: the GPU path when available, quietly the readback path otherwise.</summary>
+        private static bool? UseGpuFor(TransportChoice choice)
         {
+            switch (choice)
+            {
+                case TransportChoice.SharedMemory: return false;
+                case TransportChoice.Gpu: return true;
+                default: return null;
+            }
+        }
+
+        // UnityEngine.Object overloads == for destroyed and missing objects ("fake null"); the ?? and ?.
+        // operators do not see it, so every fallback here compares with == null
+        private Camera PickCamera()
+        {
+            if (sourceCamera != null) return sourceCamera;
+            Camera own = GetComponent<Camera>();
+            if (own != null) return own;
+            return Camera.main;
+        }
+
+        // inspector edits (in Play Mode too) arrive here: the style goes to the runtime at once,
+        // as one request, and only when it changed (the session compares); nothing polls per frame
+        private void OnValidate()
+        {
+            if (options == null) options = new LSDStreamOptions();
+            options.strength = Mathf.Clamp01(options.strength);
             if (_engine == null || !_engine.IsCapturing) return;
-            // inspector edits at play time go to the runtime
-            if (prompt != _appliedPrompt) { _engine.SetPrompt(prompt); _appliedPrompt = prompt; }
-            if (!Mathf.Approximately(strength, _appliedStrength)) { _engine.SetStrength(Mathf.Clamp01(strength)); _appliedStrength = strength; }
-            if (seed != _appliedSeed) { _engine.SetSeed(seed); _appliedSeed = seed; }
-            if (model != _appliedModel && !string.IsNullOrEmpty(model)) { _engine.SetModel(model); _appliedModel = model; }
+            try
+            {
+                _engine.Apply(options);
+            }
+            catch (ArgumentException e)
+            {
+                Debug.LogWarning("LSD Bridge: " + e.Message);
+            }
         }
 
         private void OnDisable()

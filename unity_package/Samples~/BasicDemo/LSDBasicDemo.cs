@@ -36,7 +36,8 @@ public sealed class LSDBasicDemo : MonoBehaviour
 
         _output = new RenderTexture(resolution.x, resolution.y, 0, RenderTextureFormat.ARGB32, RenderTextureReadWrite.sRGB);
         _output.Create();
-        _engine = new LSDStreamEngine(model, useGPU: true, settings: new LSDEngineSettings
+        // useGPU left alone: the GPU path when this build has it, else readback (the status line says which)
+        _engine = new LSDStreamEngine(model, options: new LSDStreamOptions
         {
             width = resolution.x, height = resolution.y, prompt = prompt,
         });
@@ -50,29 +51,39 @@ public sealed class LSDBasicDemo : MonoBehaviour
     private void Update()
     {
         _spinner.Rotate(0, 60 * Time.deltaTime, 20 * Time.deltaTime);
-        for (int i = 0; i < Styles.Length; i++)
-            if (Input.GetKeyDown(KeyCode.Alpha1 + i)) _engine.SetModel(Styles[i]);
-        if (Input.GetKeyDown(KeyCode.S))
+    }
+
+    // Keys come from IMGUI events, which work with the legacy Input Manager, the Input System package
+    // and both (UnityEngine.Input throws when only the Input System is active).
+    private void HandleKey(Event e)
+    {
+        if (e.type != EventType.KeyDown) return;
+        int style = e.keyCode - KeyCode.Alpha1;
+        if (style >= 0 && style < Styles.Length) { _engine.Model = Styles[style]; e.Use(); }
+        else if (e.keyCode == KeyCode.S)
         {
             if (_engine.IsCapturing) _engine.Stop();
             else _engine.StartCapture();
+            e.Use();
         }
     }
 
     private void OnGUI()
     {
         if (_engine == null) return;
+        HandleKey(Event.current);
         if (_engine.FramesPresented > 0)
             GUI.DrawTexture(new Rect(0, 0, Screen.width, Screen.height), _output, ScaleMode.ScaleToFit, false);
         LSDStats s = _engine.Stats;
-        GUI.Label(new Rect(10, 10, Screen.width - 20, 60), string.Format(
-            "{0} | presented {1} | round trip {2} | dropped {3} skipped {4}\n1-4: style, S: start/stop",
-            s.State, _engine.FramesPresented, s.RoundTrip, s.FramesDropped, s.FramesSkipped));
+        GUI.Label(new Rect(10, 10, Screen.width - 20, 80), string.Format(
+            "{0} | {1} | presented {2} | round trip {3} | dropped {4} skipped {5}\n{6}\n1-4: style, S: start/stop",
+            s.State, _engine.Model, _engine.FramesPresented, s.RoundTrip, s.FramesDropped, s.FramesSkipped,
+            _engine.PathDescription));
     }
 
     private void OnDestroy()
     {
         if (_engine != null) _engine.Dispose();
-        if (_output != null) _output.Release();
+        if (_output != null) { _output.Release(); Destroy(_output); }
     }
 }
