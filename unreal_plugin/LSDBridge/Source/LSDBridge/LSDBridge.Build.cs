@@ -7,10 +7,13 @@ public class LSDBridge : ModuleRules
 	public LSDBridge(ReadOnlyTargetRules Target) : base(Target)
 	{
 		PCHUsage = PCHUsageMode.UseExplicitOrSharedPCHs;
-		CppStandard = CppStandardVersion.Cpp17;
+		// no CppStandard: the engine's default (C++20 from 5.3 on) compiles this module, and
+		// CppStandardVersion.Cpp17 is refused from 5.5 on
 
 		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine", "RenderCore", "RHI" });
-		PrivateDependencyModuleNames.AddRange(new string[] { "Projects", "Slate", "SlateCore" });
+		// Renderer: the scene-texture access and draw helpers the motion/depth capture uses
+		// (CreateSceneTextureUniformBuffer, AddDrawTexturePass; public headers of the Renderer module)
+		PrivateDependencyModuleNames.AddRange(new string[] { "Projects", "Renderer", "Slate", "SlateCore" });
 
 		// GPU interop structure (D3D12/Vulkan staging texture); the CUDA import is a later issue,
 		// so it stays off and the stream reports "not available" and uses the shm readback path.

@@ -39,16 +39,27 @@ void FLSDBridgeModule::StartupModule()
 	// Windows: lsd_bridge.dll is delay-loaded (PublicDelayLoadDLLs), so loading it here by full
 	// path before the first lsd_* call is what resolves it. Linux: the module links it with an
 	// rpath to the same folder; this keeps a reference for the module's lifetime.
+#if PLATFORM_WINDOWS
+	// the DLLs lsd_bridge.dll depends on (if any, e.g. a vcpkg libzmq) sit next to it: Windows only
+	// searches the application's folders, so add this one while loading
+	const FString Dir = FPaths::GetPath(Path);
+	FPlatformProcess::PushDllDirectory(*Dir);
 	NativeLibraryHandle = FPlatformProcess::GetDllHandle(*Path);
+	FPlatformProcess::PopDllDirectory(*Dir);
+#else
+	NativeLibraryHandle = FPlatformProcess::GetDllHandle(*Path);
+#endif
 	if (NativeLibraryHandle == nullptr)
 	{
-		LoadError = FString::Printf(TEXT("could not load '%s' (missing dependency such as libzmq?)"), *Path);
+		LoadError = FString::Printf(TEXT("could not load '%s' (a dependency missing? the library shipped by "
+										 "unreal_plugin/Tools/stage_native.sh needs only the C/C++ runtimes)"),
+									*Path);
 		UE_LOG(LogLSDBridge, Error, TEXT("%s"), *LoadError);
 		return;
 	}
 	UE_LOG(LogLSDBridge, Log, TEXT("loaded native client %s from %s (CUDA driver: %s)"),
-		UTF8_TO_TCHAR(FLSDNativeSession::LibraryVersion()), *Path,
-		FLSDNativeSession::IsCudaDriverAvailable() ? TEXT("yes") : TEXT("no"));
+		   UTF8_TO_TCHAR(FLSDNativeSession::LibraryVersion()), *Path,
+		   FLSDNativeSession::IsCudaDriverAvailable() ? TEXT("yes") : TEXT("no"));
 }
 
 void FLSDBridgeModule::ShutdownModule()

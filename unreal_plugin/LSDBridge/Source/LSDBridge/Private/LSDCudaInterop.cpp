@@ -21,8 +21,8 @@ namespace
 #endif
 
 	const TCHAR* const NotImplemented = TEXT("CUDA import of the staging texture is not implemented yet "
-		"(later GPU issue; the native client's CUDA transports answer LSD_E_UNSUPPORTED)");
-}
+											 "(later GPU issue; the native client's CUDA transports answer LSD_E_UNSUPPORTED)");
+} // namespace
 
 bool FLSDCudaInterop::IsAvailable(FString& OutReason)
 {
@@ -54,11 +54,11 @@ bool FLSDCudaInterop::RenderThread_CreateStaging(uint32 Width, uint32 Height, EP
 #else
 	check(IsInRenderingThread());
 	const ETextureCreateFlags Shareable = CurrentRhi() == ERHIInterfaceType::Vulkan
-		? ETextureCreateFlags::External
-		: ETextureCreateFlags::Shared;
+											  ? ETextureCreateFlags::External
+											  : ETextureCreateFlags::Shared;
 	const FRHITextureCreateDesc Desc = FRHITextureCreateDesc::Create2D(TEXT("LSDCudaStaging"), Width, Height, Format)
-		.SetFlags(Shareable | ETextureCreateFlags::ShaderResource)
-		.SetInitialState(ERHIAccess::CopyDest);
+										   .SetFlags(Shareable | ETextureCreateFlags::ShaderResource)
+										   .SetInitialState(ERHIAccess::CopyDest);
 	Staging = RHICreateTexture(Desc);
 	if (!Staging.IsValid())
 	{

@@ -12,38 +12,85 @@
 
 #include <atomic>
 
+class FRDGBuilder;
 class FRHICommandListImmediate;
 class FRHIGPUTextureReadback;
 class FRHITexture;
+class FSceneView;
 
-/** Size and format of one ring (input or output). */
+/** Size, format and colour encoding of one ring (input or output). */
 struct FLSDRingFormat
 {
 	uint32 Width = 0;
 	uint32 Height = 0;
 	lsd_format Format = LSD_FORMAT_BGRA8;
+	lsd_color Color = LSD_COLOR_SRGB; // always set explicitly (LSDBridgeLogic::CaptureColor / OutputColor)
 
 	bool IsValid() const { return LSDBridgeLogic::IsValidFrameSize(Width, Height); }
-	bool operator==(const FLSDRingFormat& Other) const
+	/** Same size and format (what a texture can be compared on; the colour comes from settings). */
+	bool SameShape(const FLSDRingFormat& Other) const
 	{
 		return Width == Other.Width && Height == Other.Height && Format == Other.Format;
 	}
+	bool operator==(const FLSDRingFormat& Other) const { return SameShape(Other) && Color == Other.Color; }
 	bool operator!=(const FLSDRingFormat& Other) const { return !(*this == Other); }
 };
 
 using FLSDNativeSessionPtr = TSharedPtr<FLSDNativeSession, ESPMode::ThreadSafe>;
 
+/** One scene-capture render's planes: GPU copies of its velocity and depth, and its camera. */
+struct FLSDPlaneSet
+{
+	FLSDPlaneSet();
+	~FLSDPlaneSet();
+
+	TUniquePtr<FRHIGPUTextureReadback> Velocity; // the engine's encoded velocity, the view's rectangle
+	TUniquePtr<FRHIGPUTextureReadback> Depth;	 // device depth as PF_R32_FLOAT, the view's rectangle
+	bool bHasVelocity = false;					 // the render had a velocity buffer (else: camera motion only)
+	uint32 VelocityBytesPerPixel = 0;
+	uint32 Width = 0;
+	uint32 Height = 0;
+	bool bCameraCut = false; // the engine's cut flag for the capture's view
+	bool bHasClipToPrevClip = false;
+	LSDBridgeLogic::FMat4 Projection;
+	LSDBridgeLogic::FMat4 ClipToPrevClip;
+};
+
 class FLSDFramePipeline
 {
 public:
-	FLSDFramePipeline(const FLSDNativeSessionPtr& InSession, const FLSDRingFormat& InInput, const FLSDRingFormat& InOutput);
+	/** bInPlanes: the input ring was bound with the motion and depth planes (scene capture source). */
+	FLSDFramePipeline(const FLSDNativeSessionPtr& InSession, const FLSDRingFormat& InInput, const FLSDRingFormat& InOutput,
+					  bool bInPlanes = false);
 	~FLSDFramePipeline();
 
 	/** Engine format -> wire format; false for formats the runtime cannot take. */
 	static bool MapPixelFormat(EPixelFormat Format, lsd_format& Out);
 
-	/** Render thread: submit finished readbacks, then start a readback of Source (skipped when all are busy). */
-	void RenderThread_Capture(FRHICommandListImmediate& RHICmdList, FRHITexture* Source);
+	/**
+	 * Render thread: submit finished readbacks, then start a readback of Source (skipped when all
+	 * are busy): all of it, or only Crop (the viewport's part of a back buffer) when given.
+	 * ImageFrame: the game frame whose render Source holds (LSDBridgeLogic::ImageFrameOf). With
+	 * planes, the readback takes the planes of the render the target holds (if they were recorded).
+	 */
+	void RenderThread_Capture(FRHICommandListImmediate& RHICmdList, FRHITexture* Source,
+							  const LSDBridgeLogic::FPixelRect* Crop = nullptr, uint64 ImageFrame = 0);
+
+	/**
+	 * Render thread, inside the scene capture's render (FLSDPlaneTap, after its view is drawn):
+	 * enqueue GPU copies of the view's velocity and depth into a plane set and note its camera.
+	 */
+	void RenderThread_RecordPlanes(FRDGBuilder& GraphBuilder, const FSceneView& View);
+
+	/** Render thread: the first frame sent whose image is from game frame Frame or later resets (LSD_FRAME_RESET). */
+	void RenderThread_MarkCameraCut(uint64 Frame);
+
+	/** Any thread: the input ring carries motion and depth. */
+	bool SendsPlanes() const { return bPlanes; }
+
+	/** Any thread: frames submitted with motion / with depth (diagnostics). */
+	int64 FramesWithMotion() const { return NumWithMotion.load(); }
+	int64 FramesWithDepth() const { return NumWithDepth.load(); }
 
 	/** Render thread: submit finished readbacks without starting a new one. */
 	void RenderThread_SubmitReady();
@@ -68,19 +115,40 @@ public:
 
 private:
 	void SetError(const FString& Message);
+	void NoteOnce(std::atomic<bool>& bNoted, const TCHAR* Message);
+	/** Render thread: converts a claimed plane set for the frame being submitted; false: colour only. */
+	bool PreparePlanes(int32 SetIndex, bool bReset, LSDBridgeLogic::FFramePlanes& OutPlanes, bool& bOutMotion);
+	void ReleasePlaneSet(int32 SetIndex);
 
 	static constexpr int32 NumReadbacks = 3;
+	static constexpr int32 NumPlaneSets = NumReadbacks + 1; // one per colour readback in flight, one waiting
 
 	FLSDNativeSessionPtr Session;
 	FLSDRingFormat Input;
 	FLSDRingFormat Output;
+	const bool bPlanes;
 
 	TUniquePtr<FRHIGPUTextureReadback> Readbacks[NumReadbacks];
+	uint64 ReadbackFrames[NumReadbacks] = {};	// the game frame each readback's image is from
+	int32 ReadbackPlaneSets[NumReadbacks] = {}; // the plane set each readback claimed, -1: none
 	LSDBridgeLogic::TReadbackQueue<NumReadbacks> Queue;
 	TArray<uint8> OutputPixels;
 
+	// planes: the sets are recorded inside the capture's render and claimed by the frame commands
+	FCriticalSection PlanesLock; // PlaneSlots, CameraHistory and the content of sets not yet claimed
+	LSDBridgeLogic::TPlaneSets<NumPlaneSets> PlaneSlots;
+	FLSDPlaneSet PlaneSets[NumPlaneSets];
+	LSDBridgeLogic::FCameraHistory CameraHistory;
+	LSDBridgeLogic::FCameraCutTracker Cuts; // render thread (frame commands) only
+	TArray<uint8> MotionPixels;				// converted planes of the frame being submitted
+	TArray<uint8> DepthPixels;
+
 	std::atomic<bool> bSourceMismatch{false};
 	std::atomic<int64> NumPresented{0};
+	std::atomic<int64> NumWithMotion{0};
+	std::atomic<int64> NumWithDepth{0};
+	std::atomic<bool> bNotedNoVelocity{false};
+	std::atomic<bool> bNotedPlaneSize{false};
 	mutable FCriticalSection ErrorLock;
 	FString LastError;
 	FLSDRingFormat SeenSource;

@@ -27,10 +27,12 @@ public:
 		/** Used only when bUseStateDir is false. */
 		std::string Endpoint;
 		std::string Token;
+		/** The runtime's CURVE key for an Endpoint on another machine; "" = from runtime.json. */
+		std::string ServerKey;
 		bool bUseStateDir = true;
 		std::string ClientName = "unreal/0.1.0";
 		uint32_t HeartbeatMs = 0; // 0: the runtime's value
-		uint32_t TimeoutMs = 0;   // 0: the runtime's value
+		uint32_t TimeoutMs = 0;	  // 0: the runtime's value
 	};
 
 	/** Creates the handle (starts the native I/O thread, does not wait). Null + OutError on failure. */
@@ -47,6 +49,7 @@ public:
 			Cfg.endpoint = Config.Endpoint.c_str();
 			Cfg.token = Config.Token.c_str();
 		}
+		Cfg.server_key = Config.ServerKey.empty() ? nullptr : Config.ServerKey.c_str();
 		Cfg.client_name = Config.ClientName.c_str();
 		Cfg.heartbeat_ms = Config.HeartbeatMs;
 		Cfg.timeout_ms = Config.TimeoutMs;
@@ -73,18 +76,23 @@ public:
 	/**
 	 * Requests input and output rings; remembered by the client and re-sent after reconnects.
 	 * LSD_PENDING / LSD_E_NOT_CONNECTED are normal answers (the bind completes in the background).
+	 * bPlanes: also the motion and depth planes beside the input ring (LSDBridgeLogic::DeclarePlanes).
 	 */
-	lsd_status RequestBind(uint32_t InWidth, uint32_t InHeight, lsd_format InFormat, uint32_t OutWidth,
-		uint32_t OutHeight, lsd_format OutFormat, lsd_transport Transport)
+	lsd_status RequestBind(uint32_t InWidth, uint32_t InHeight, lsd_format InFormat, lsd_color InColor, uint32_t OutWidth,
+						   uint32_t OutHeight, lsd_format OutFormat, lsd_color OutColor, lsd_transport Transport,
+						   bool bPlanes = false)
 	{
 		lsd_bind_desc Desc;
 		lsd_bind_desc_init(&Desc, InWidth, InHeight, InFormat);
 		Desc.transport = Transport;
-		Desc.input.bottom_up = 0; // UE textures: first row is the top row
+		Desc.input.bottom_up = 0;	// UE textures: first row is the top row
+		Desc.input.color = InColor; // always explicit: derived from the capture source and target (LSDBridgeLogic.h)
 		Desc.output.width = OutWidth;
 		Desc.output.height = OutHeight;
 		Desc.output.format = OutFormat;
 		Desc.output.bottom_up = 0;
+		Desc.output.color = OutColor;
+		LSDBridgeLogic::DeclarePlanes(Desc, bPlanes);
 		return lsd_client_bind(Client, &Desc, 0);
 	}
 
@@ -96,18 +104,16 @@ public:
 		return lsd_client_set_style(Client, &Desc, 0);
 	}
 
-	/** Copies one CPU frame into a free input slot and queues it; never waits. */
+	/**
+	 * Copies one CPU frame (and, when given, its motion and depth planes) into a free input slot and
+	 * queues it; never waits. Flags: LSDBridgeLogic::FrameFlags (LSD_FRAME_RESET for a camera cut).
+	 */
 	lsd_status Submit(const void* Data, uint32_t Width, uint32_t Height, uint32_t PitchBytes, lsd_format Format,
-		double CaptureTimeSeconds, uint64_t* OutFrameId)
+					  double CaptureTimeSeconds, uint64_t* OutFrameId, uint32_t Flags = 0,
+					  const LSDBridgeLogic::FFramePlanes& Planes = LSDBridgeLogic::FFramePlanes())
 	{
-		lsd_frame_in Frame{};
-		Frame.struct_size = sizeof(lsd_frame_in);
-		Frame.data = Data;
-		Frame.width = Width;
-		Frame.height = Height;
-		Frame.pitch = PitchBytes;
-		Frame.format = Format;
-		Frame.time = CaptureTimeSeconds;
+		const lsd_frame_in Frame =
+			LSDBridgeLogic::MakeFrameIn(Data, Width, Height, PitchBytes, Format, CaptureTimeSeconds, Flags, Planes);
 		return lsd_client_submit(Client, &Frame, OutFrameId);
 	}
 
@@ -148,7 +154,8 @@ public:
 	static bool IsCudaDriverAvailable() { return lsd_cuda_available() == 1; }
 
 private:
-	explicit FLSDNativeSession(lsd_client* InClient) : Client(InClient) {}
+	explicit FLSDNativeSession(lsd_client* InClient)
+		: Client(InClient) {}
 
 	lsd_client* Client;
 };

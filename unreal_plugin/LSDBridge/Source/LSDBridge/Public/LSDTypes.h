@@ -67,6 +67,12 @@ struct LSDBRIDGE_API FLSDStats
 	UPROPERTY(BlueprintReadOnly, Category = "LSD Bridge", meta = (ToolTip = "Sessions opened after the first one."))
 	int64 Reconnects = 0;
 
+	UPROPERTY(BlueprintReadOnly, Category = "LSD Bridge", meta = (ToolTip = "Frames sent with the capture's motion vectors (bSendMotionAndDepth)."))
+	int64 FramesWithMotion = 0;
+
+	UPROPERTY(BlueprintReadOnly, Category = "LSD Bridge", meta = (ToolTip = "Frames sent with the capture's depth (bSendMotionAndDepth)."))
+	int64 FramesWithDepth = 0;
+
 	UPROPERTY(BlueprintReadOnly, Category = "LSD Bridge", meta = (ToolTip = "Median submit-to-result time measured by the client, in ms."))
 	float RoundTripP50Ms = 0.f;
 
