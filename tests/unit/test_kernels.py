@@ -27,19 +27,25 @@ import numpy as np
 import pytest
 import torch
 
-from lsd_runtime.gpu import kernel_reference as ref
-from lsd_runtime.pixel_formats import RingSpec, from_tensor, image_view, resize, to_tensor
+from lsd_runtime.pipeline import kernel_reference as ref
+from lsd_runtime.pipeline.pixel_formats import RingSpec, from_tensor, image_view, resize, to_tensor
 
-KERNELS_DIR = Path(__file__).resolve().parents[1] / "kernels"
+KERNELS_DIR = Path(__file__).resolve().parents[2] / "kernels"
 SOURCE = KERNELS_DIR / "texture_kernels.cu"
 FMT = ["rgba8", "bgra8", "rgba16f"]
 # (texture w, h) -> (tensor w, h): identity, enlarge, shrink, mixed, odd sizes everywhere
-SHAPES = [((9, 7), (9, 7)), ((7, 5), (13, 11)), ((37, 23), (11, 9)), ((21, 17), (8, 29)),
-          ((64, 45), (17, 13))]
+SHAPES = [
+    ((9, 7), (9, 7)),
+    ((7, 5), (13, 11)),
+    ((37, 23), (11, 9)),
+    ((21, 17), (8, 29)),
+    ((64, 45), (17, 13)),
+]
 F32_TOL = 4e-6
 
 
 # --- the independent float64 model (numpy, written from the formulas, shares nothing) -------
+
 
 def f64_decode(raw: np.ndarray, w: int, h: int, fmt: str, pitch: int, bottom_up: bool) -> np.ndarray:
     """Slot bytes -> image-order [h, w, 3] RGB float64 as stored (no colour conversion)."""
@@ -103,6 +109,7 @@ def f64_tensor_to_texture(image: np.ndarray, spec: RingSpec, value_range: str) -
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def make_spec(fmt: str, w: int, h: int, pad_px: int, bottom_up: bool, color: str) -> RingSpec:
     bpp = 8 if fmt == "rgba16f" else 4
     return RingSpec(w, h, fmt, pitch=(w + pad_px) * bpp, bottom_up=bottom_up, color=color)
@@ -137,8 +144,9 @@ def check_8bit(got: np.ndarray, exact: np.ndarray, tol: float) -> None:
     assert share <= off_by_one_share(tol), f"{share:.4%} of 8-bit values off by one"
 
 
-COMBOS = list(itertools.product(FMT, [False, True], ["srgb", "linear"], ["01", "pm1"],
-                                [torch.float32, torch.float16]))
+COMBOS = list(
+    itertools.product(FMT, [False, True], ["srgb", "linear"], ["01", "pm1"], [torch.float32, torch.float16])
+)
 
 
 def combo_id(c: tuple) -> str:
@@ -147,6 +155,7 @@ def combo_id(c: tuple) -> str:
 
 
 # --- texture -> tensor ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 def test_texture_to_tensor_reference_matches_float64(combo):
@@ -161,8 +170,9 @@ def test_texture_to_tensor_reference_matches_float64(combo):
             exact = f64_texture_to_tensor(raw, spec, mw, mh, value_range)
             err = np.abs(got.double().numpy() - exact)
             bound = fp_bound(exact, dtype, f32_bound((tw, th), (mw, mh)))
-            assert (err <= bound).all(), (f"{spec} -> {mw}x{mh}: max error {err.max():.3g} "
-                                          f"(bound {bound[err > bound].min():.3g})")
+            assert (err <= bound).all(), (
+                f"{spec} -> {mw}x{mh}: max error {err.max():.3g} (bound {bound[err > bound].min():.3g})"
+            )
 
 
 @pytest.mark.parametrize("fmt", FMT)
@@ -180,6 +190,7 @@ def test_texture_to_tensor_reference_equals_cpu_path(fmt, flip, color):
 
 # --- tensor -> texture ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 def test_tensor_to_texture_reference_matches_float64(combo):
     fmt, flip, color, value_range, dtype = combo
@@ -196,7 +207,7 @@ def test_tensor_to_texture_reference_matches_float64(combo):
             tol = f32_bound((mw, mh), (tw, th))
             bpp = spec.bytes_per_pixel
             rows = raw.reshape(th, spec.pitch)
-            assert (rows[:, tw * bpp:] == 0xAB).all(), "padding bytes were written"
+            assert (rows[:, tw * bpp :] == 0xAB).all(), "padding bytes were written"
             px = rows[:, : tw * bpp]
             px = px.copy().view("<f2").reshape(th, tw, 4) if fmt == "rgba16f" else px.reshape(th, tw, 4)
             px = px[::-1] if flip else px
@@ -283,13 +294,13 @@ def test_nvcc_compiles_kernels_without_warnings(tmp_path, name, arch):
         assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
         ptx = out.read_text()
         for kernel in ("lsd_texture_to_tensor", "lsd_tensor_to_texture"):
-            assert f".entry {kernel}(" in ptx, f"{kernel} missing from the PTX (extern \"C\" names)"
+            assert f".entry {kernel}(" in ptx, f'{kernel} missing from the PTX (extern "C" names)'
 
 
 def test_nvrtc_compiles_kernels():
     """The run-time build path (cuda-python NVRTC) works without a GPU: CUBIN for sm_90, PTX generic."""
-    from lsd_runtime.gpu import kernels
-    from lsd_runtime.gpu.errors import CudaUnavailable
+    from lsd_runtime.pipeline import gpu_kernels as kernels
+    from lsd_runtime.transport.cuda_driver import CudaUnavailable
 
     try:
         cubin = kernels.compile_kernels("sm_90")
@@ -301,8 +312,8 @@ def test_nvrtc_compiles_kernels():
 
 
 def test_nvrtc_reports_compile_errors():
-    from lsd_runtime.gpu import kernels
-    from lsd_runtime.gpu.errors import CudaUnavailable
+    from lsd_runtime.pipeline import gpu_kernels as kernels
+    from lsd_runtime.transport.cuda_driver import CudaUnavailable
 
     try:
         with pytest.raises(kernels.KernelBuildError, match="undefined"):
@@ -313,8 +324,8 @@ def test_nvrtc_reports_compile_errors():
 
 
 def test_launch_without_cuda_names_what_is_missing():
-    from lsd_runtime.gpu import kernels
-    from lsd_runtime.gpu.errors import CudaUnavailable
+    from lsd_runtime.pipeline import gpu_kernels as kernels
+    from lsd_runtime.transport.cuda_driver import CudaUnavailable
 
     assert kernels.grid_for(1920, 1080) == (60, 135, 1)
     spec = RingSpec(8, 8, "rgba8")
@@ -328,8 +339,9 @@ def test_launch_without_cuda_names_what_is_missing():
 # --- GPU: the kernels against the references --------------------------------------------------------
 
 gpu = pytest.mark.gpu
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="needs a CUDA device (torch.cuda.is_available() is False)")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (torch.cuda.is_available() is False)"
+)
 GPU_SHAPES = [*SHAPES, ((1920, 1080), (1920, 1080)), ((1920, 1080), (512, 512)), ((641, 359), (1283, 721))]
 
 
@@ -337,7 +349,7 @@ GPU_SHAPES = [*SHAPES, ((1920, 1080), (1920, 1080)), ((1920, 1080), (512, 512)),
 @needs_cuda
 @pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 def test_gpu_texture_to_tensor_matches_reference(combo):
-    from lsd_runtime.gpu import kernels
+    from lsd_runtime.pipeline import gpu_kernels as kernels
 
     fmt, flip, color, value_range, dtype = combo
     rng = np.random.default_rng(5)
@@ -357,7 +369,7 @@ def test_gpu_texture_to_tensor_matches_reference(combo):
 @needs_cuda
 @pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 def test_gpu_tensor_to_texture_matches_reference(combo):
-    from lsd_runtime.gpu import kernels
+    from lsd_runtime.pipeline import gpu_kernels as kernels
 
     fmt, flip, color, value_range, dtype = combo
     rng = np.random.default_rng(6)
@@ -379,14 +391,14 @@ def test_gpu_tensor_to_texture_matches_reference(combo):
             diff = (got.long() - want.long()).abs()
             assert diff.max().item() <= 1
             assert (diff > 0).double().mean().item() <= off_by_one_share(tol)
-        pad = got.view(th, spec.pitch)[:, tw * spec.bytes_per_pixel:]
+        pad = got.view(th, spec.pitch)[:, tw * spec.bytes_per_pixel :]
         assert bool((pad == 0xAB).all())
 
 
 @gpu
 @needs_cuda
 def test_gpu_identity_round_trip_is_exact_at_1080p():
-    from lsd_runtime.gpu import kernels
+    from lsd_runtime.pipeline import gpu_kernels as kernels
 
     spec = RingSpec(1920, 1080, "bgra8", bottom_up=True)
     raw = torch.randint(0, 256, (spec.size,), dtype=torch.uint8, device="cuda")

@@ -14,9 +14,8 @@ import pytest
 
 from lsd_runtime import StreamEngine
 from lsd_runtime.backends import StyleRequest, create_backend
-from lsd_runtime.frame_pipeline import FramePipeline
-from lsd_runtime.pixel_formats import RingSpec
-from lsd_runtime.scene import render
+from lsd_runtime.pipeline.frame_pipeline import FramePipeline
+from lsd_runtime.pipeline.pixel_formats import RingSpec
 from lsd_runtime.sdk import (
     DisplayUnavailableError,
     FrameInfo,
@@ -26,7 +25,10 @@ from lsd_runtime.sdk import (
     StreamEngineError,
 )
 from lsd_runtime.sdk.preview import display_problem
-from lsd_runtime.server import RuntimeServer, ServerConfig
+from lsd_runtime.server.config import ServerConfig
+from lsd_runtime.server.router import RuntimeServer
+from lsd_runtime.tools.scene import render
+from support.slots import held_slots
 
 W, H = 96, 64
 
@@ -71,8 +73,9 @@ def read_video(path: Path) -> tuple[list[np.ndarray], float]:
     return frames, fps
 
 
-def reference(rgb: np.ndarray, style: str, strength: float | None = None,
-              model: tuple[int, int] | None = None) -> np.ndarray:
+def reference(
+    rgb: np.ndarray, style: str, strength: float | None = None, model: tuple[int, int] | None = None
+) -> np.ndarray:
     """The effect applied in-process to an RGB frame (alpha 255, as the engine sends it), RGB out."""
     h, w = rgb.shape[:2]
     rgba = np.empty((h, w, 4), np.uint8)
@@ -86,8 +89,8 @@ def reference(rgb: np.ndarray, style: str, strength: float | None = None,
 
 
 def own_segments() -> list[str]:
-    prefix = f"lsd-{os.getpid()}-"
-    return [n for n in os.listdir("/dev/shm") if n.startswith(prefix)] if os.path.isdir("/dev/shm") else []
+    """The slot memory this process holds as a runtime (the SDK's in-process one)."""
+    return held_slots(os.getpid())
 
 
 def sdk_threads() -> list[str]:
@@ -119,6 +122,7 @@ def clean_exit():
 
 # --- sources and sinks ----------------------------------------------------------------------
 
+
 def test_video_file_in_restyled_video_file_out(tmp_path: Path, clean_exit):
     src, dst = tmp_path / "in.avi", tmp_path / "out.avi"
     write_video(src, scene_rgb(48), fps=24.0)
@@ -149,6 +153,37 @@ def test_iterator_every_frame_in_order_at_a_model_resolution(clean_exit):
         assert np.array_equal(frame, reference(frames[info.index], "thermal", model=(48, 32)))
 
 
+def test_engine_frames_bring_their_exact_depth_and_motion(clean_exit):
+    # an iterator of EngineFrames (the demo scene with its exact planes, as a renderer has them);
+    # the `planes` style shows what the backend received: red/green 128 + motion, blue depth.
+    # Frame 2 brings only depth, frame 3 only motion, so each plane is its own.
+    from lsd_runtime.sdk import EngineFrame
+    from lsd_runtime.tools.scene import render_frame
+
+    scenes = [render_frame(i + 1, W, H) for i in range(5)]
+    frames = [
+        EngineFrame(
+            sc.rgba[..., :3],
+            motion=None if i == 2 else sc.motion,
+            depth=None if i == 3 else np.minimum(sc.depth, 200.0),
+            camera_cut=i == 4,
+        )
+        for i, sc in enumerate(scenes)
+    ]
+    sink = Collector()
+    with StreamEngine(model="planes") as engine:
+        engine.start(iter(frames), sink)
+        assert engine.wait(30)
+    assert [i.index for i in sink.infos] == list(range(5))
+    for got, f in zip(sink.frames, frames, strict=True):
+        expected = np.empty((H, W, 3), np.uint8)
+        rg = np.full((H, W, 2), 128.0) if f.motion is None else f.motion + 128.0
+        expected[..., :2] = np.clip(np.rint(rg), 0, 255)
+        expected[..., 2] = 0 if f.depth is None else np.clip(np.rint(f.depth), 0, 255)
+        assert np.array_equal(got, expected)
+    assert np.abs(scenes[1].motion).max() > 1.0  # the scene moves: the check is not of zeros
+
+
 def test_latest_frame_wins_every_frame_delivered_or_reported(clean_exit):
     frames = scene_rgb(40)
     sink = Collector(delay=0.02)  # a slow consumer: the source runs ahead
@@ -158,8 +193,8 @@ def test_latest_frame_wins_every_frame_delivered_or_reported(clean_exit):
     delivered = [i.index for i in sink.infos]
     assert delivered == sorted(delivered) and len(set(delivered)) == len(delivered)
     reported = [d.index for i in sink.infos for d in i.dropped]
-    trailing = [d.index for d in engine.dropped_frames[len(reported):]]
-    assert [d.index for d in engine.dropped_frames[:len(reported)]] == reported
+    trailing = [d.index for d in engine.dropped_frames[len(reported) :]]
+    assert [d.index for d in engine.dropped_frames[: len(reported)]] == reported
     assert sorted(delivered + reported + trailing) == list(range(40))
     assert reported, "a consumer this slow must have skipped stale frames"
     assert {d.reason for d in engine.dropped_frames} <= {"stale", "superseded"}
@@ -167,6 +202,53 @@ def test_latest_frame_wins_every_frame_delivered_or_reported(clean_exit):
         assert np.array_equal(frame, reference(frames[info.index], "sketch"))
     stats = engine.stats()
     assert stats["delivered"] == len(delivered) and stats["dropped"] == 40 - len(delivered)
+
+
+def test_live_source_latency_stays_bounded_behind_a_slow_backend(clean_exit, monkeypatch):
+    """A live source far faster than the backend: frames are dropped, never queued, so a frame's
+    capture-to-delivery latency stays near one restyle (queueing would make it two or more)."""
+    from lsd_runtime.backends.effects import EffectsBackend
+
+    delay = 0.04  # a restyle that takes 40 ms, as a GPU model might
+    slow_image, slow_tensor = EffectsBackend.process_image, EffectsBackend.process
+
+    def slow_process_image(self, image, **kwargs):
+        time.sleep(delay)
+        return slow_image(self, image, **kwargs)
+
+    def slow_process(self, *args, **kwargs):
+        time.sleep(delay)
+        return slow_tensor(self, *args, **kwargs)
+
+    monkeypatch.setattr(EffectsBackend, "process_image", slow_process_image)
+    monkeypatch.setattr(EffectsBackend, "process", slow_process)
+    frames = scene_rgb(8)
+    count = 150
+
+    def camera():  # 100 frames a second: 4 arrive during each restyle
+        due = time.monotonic()
+        for i in range(count):
+            time.sleep(max(0.0, due - time.monotonic()))
+            due += 0.01
+            yield frames[i % len(frames)]
+
+    sink = Collector()
+    with StreamEngine(model="toon") as engine:
+        engine.start(IteratorSource(camera(), live=True), sink)
+        assert engine.wait(60)
+        stats = engine.stats()
+    delivered = [i.index for i in sink.infos]
+    dropped = [d.index for d in engine.dropped_frames]
+    assert sorted(delivered + dropped) == list(range(count)), "every frame delivered or reported"
+    assert len(dropped) > count // 2, "a source 4x faster than the backend must drop frames"
+    restyle = [i.timings["input_ms"] + i.timings["backend_ms"] + i.timings["output_ms"] for i in sink.infos]
+    p50_restyle = float(np.percentile(restyle, 50))
+    assert p50_restyle >= delay * 1e3
+    # one restyle plus the 10 ms a frame may wait for capture: bounded, whatever the load
+    bound = 1.5 * (p50_restyle + 10.0)
+    assert stats["latency_ms"]["p50"] <= bound, (stats["latency_ms"], p50_restyle)
+    assert stats["display_latency_ms"]["p50"] >= stats["latency_ms"]["p50"] * 0.99
+    assert all(i.display_latency_ms is not None for i in sink.infos[1:])
 
 
 def test_style_prompt_and_strength_changes_take_effect_on_the_next_frame(clean_exit):
@@ -186,8 +268,10 @@ def test_style_prompt_and_strength_changes_take_effect_on_the_next_frame(clean_e
         engine.start(iter(frames), on_frame)
         assert engine.wait(30)
     styles = [(i.style, i.strength) for i in sink.infos]
-    assert styles == [("toon", None)] * 6 + [("thermal", None)] * 6 + [("sketch", None)] * 6 \
-        + [("sketch", 0.5)] * 6
+    assert (
+        styles
+        == [("toon", None)] * 6 + [("thermal", None)] * 6 + [("sketch", None)] * 6 + [("sketch", 0.5)] * 6
+    )
     assert sink.infos[12].prompt == "a pencil drawing of a city"
     for frame, info in zip(sink.frames, sink.infos, strict=True):
         expected = reference(frames[info.index], info.style, info.strength)
@@ -257,6 +341,7 @@ def test_a_failing_callback_stops_the_stream_and_is_raised(clean_exit):
 
 # --- errors a user meets --------------------------------------------------------------------
 
+
 def test_no_camera_at_that_index(clean_exit):
     with pytest.raises(SourceError, match=r"^no camera at index 7\b.*give a video file instead"):
         StreamEngine(model="toon").start(7, Collector())
@@ -266,7 +351,7 @@ def test_missing_and_undecodable_files(tmp_path: Path, clean_exit):
     with pytest.raises(SourceError, match=r"cannot open video '.*nope\.mp4': no such file"):
         StreamEngine().start(tmp_path / "nope.mp4", Collector())
     junk = tmp_path / "junk.avi"
-    junk.write_bytes(os.urandom(4096))
+    junk.write_bytes(os.urandom(5000))
     with pytest.raises(SourceError, match=r"cannot read video '.*junk\.avi': OpenCV could not decode"):
         StreamEngine().start(junk, Collector())
 

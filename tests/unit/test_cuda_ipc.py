@@ -14,18 +14,30 @@ import time
 import pytest
 import torch
 
-from lsd_runtime.gpu import cuda_ipc, driver_api
-from lsd_runtime.gpu.errors import CudaUnavailable
-from lsd_runtime.pixel_formats import RingSpec
+from lsd_runtime import protocol
+from lsd_runtime.pipeline.pixel_formats import RingSpec
+from lsd_runtime.transport import cuda_driver as driver_api
+from lsd_runtime.transport import cuda_ipc
+from lsd_runtime.transport.cuda_driver import CudaUnavailable
 
+MAX_SIDE = protocol.MAX_DIMENSION
 MiB = 1 << 20
 
 
 # --- CPU: pure logic ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("size,alloc", [(1, 2 * MiB), (2 * MiB, 2 * MiB), (2 * MiB + 1, 4 * MiB),
-                                        (1920 * 1080 * 4, 8 * MiB), (1920 * 1080 * 8, 16 * MiB),
-                                        (8192 * 8192 * 8, 512 * MiB)])
+
+@pytest.mark.parametrize(
+    "size,alloc",
+    [
+        (1, 2 * MiB),
+        (2 * MiB, 2 * MiB),
+        (2 * MiB + 1, 4 * MiB),
+        (1920 * 1080 * 4, 8 * MiB),
+        (1920 * 1080 * 8, 16 * MiB),
+        (MAX_SIDE * MAX_SIDE * 8, 512 * MiB),
+    ],
+)
 def test_slot_alloc_size_rounds_up_to_whole_2mib(size, alloc):
     assert cuda_ipc.slot_alloc_size(size) == alloc
     assert alloc % cuda_ipc.SLOT_ALIGNMENT == 0 and alloc >= size
@@ -49,8 +61,14 @@ def test_event_flags_are_interprocess_without_timing():
 
 def test_cuda_array_interface_is_a_zero_copy_byte_range():
     cai = cuda_ipc.cuda_array_interface(0x7F0000200000, 8294400)
-    assert cai == {"shape": (8294400,), "typestr": "|u1", "data": (0x7F0000200000, False),
-                   "strides": None, "version": 3, "stream": None}
+    assert cai == {
+        "shape": (8294400,),
+        "typestr": "|u1",
+        "data": (0x7F0000200000, False),
+        "strides": None,
+        "version": 3,
+        "stream": None,
+    }
     assert cuda_ipc.DeviceBytes(0x200000, 16).__cuda_array_interface__["data"][0] == 0x200000
     with pytest.raises(ValueError, match="bad device range"):
         cuda_ipc.cuda_array_interface(0, 16)
@@ -72,8 +90,11 @@ def test_ipc_handles_round_trip_as_64_bytes():
 
 def test_modules_import_without_cuda_python():
     """With cuda-python made unimportable, the GPU modules still import (lazy imports)."""
-    code = ("import sys; sys.modules['cuda'] = None; import torch; "
-            "import lsd_runtime.gpu.cuda_ipc, lsd_runtime.gpu.kernels, lsd_runtime.gpu.kernel_reference")
+    code = (
+        "import sys; sys.modules['cuda'] = None; import torch; "
+        "import lsd_runtime.transport.cuda_ipc, lsd_runtime.pipeline.gpu_kernels, "
+        "lsd_runtime.pipeline.kernel_reference"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -84,8 +105,10 @@ def test_without_cuda_the_error_names_what_is_missing():
         cuda_ipc.require_cuda_ipc()
     message = str(err.value)
     assert message.startswith("cuda_ipc unavailable: ")
-    assert any(piece in message for piece in ("CUDA build of torch", "CUDA device", "cuda-python",
-                                               "libcuda", "cuInit"))
+    assert any(
+        piece in message
+        for piece in ("CUDA build of torch", "CUDA device", "cuda-python", "libcuda", "cuInit")
+    )
     with pytest.raises(CudaUnavailable, match="cuda-python|libcuda|cuInit|device"):
         cuda_ipc.CudaIpcRing(RingSpec(64, 64, "rgba8"))
 
@@ -103,12 +126,13 @@ def test_without_cuda_python_the_error_says_so(monkeypatch):
 # --- GPU --------------------------------------------------------------------------------------
 
 gpu = pytest.mark.gpu
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="needs a CUDA device (torch.cuda.is_available() is False)")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (torch.cuda.is_available() is False)"
+)
 
 CHILD = textwrap.dedent("""
     import json, sys, torch
-    from lsd_runtime.gpu import cuda_ipc
+    from lsd_runtime.transport import cuda_ipc
     msg = json.loads(sys.stdin.readline())
     reply_in = {k: ([bytes.fromhex(h) for h in v] if isinstance(v, list) else v)
                 for k, v in msg["input"].items()}
@@ -134,8 +158,10 @@ CHILD = textwrap.dedent("""
 
 
 def _hex_reply(reply: dict) -> dict:
-    return {k: ([h.hex() for h in v] if isinstance(v, list) and v and isinstance(v[0], bytes) else v)
-            for k, v in reply.items()}
+    return {
+        k: ([h.hex() for h in v] if isinstance(v, list) and v and isinstance(v[0], bytes) else v)
+        for k, v in reply.items()
+    }
 
 
 def _settled_memory(limit: int, timeout: float = 10.0) -> int:
@@ -175,7 +201,7 @@ def test_gpu_ring_alloc_views_and_free():
 @gpu
 @needs_cuda
 def test_gpu_second_process_round_trip_and_killed_client_leaves_nothing():
-    from lsd_runtime.gpu import kernels
+    from lsd_runtime.pipeline import gpu_kernels as kernels
 
     torch.cuda.init()
     in_spec = RingSpec(641, 359, "rgba8", pitch=641 * 4 + 60, slots=3)
@@ -183,12 +209,15 @@ def test_gpu_second_process_round_trip_and_killed_client_leaves_nothing():
     before = cuda_ipc.device_memory_used()
     ins, outs = cuda_ipc.CudaIpcRing(in_spec), cuda_ipc.CudaIpcRing(out_spec)
     env = dict(os.environ)
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert child.stdin is not None and child.stdout is not None
-        child.stdin.write(json.dumps({"input": _hex_reply(ins.ring_reply()),
-                                      "output": _hex_reply(outs.ring_reply())}) + "\n")
+        child.stdin.write(
+            json.dumps({"input": _hex_reply(ins.ring_reply()), "output": _hex_reply(outs.ring_reply())})
+            + "\n"
+        )
         child.stdin.flush()
         assert child.stdout.readline().strip() == "written"
         stream = torch.cuda.Stream()
@@ -203,7 +232,8 @@ def test_gpu_second_process_round_trip_and_killed_client_leaves_nothing():
         # what the child must see: the same pixels, swizzled, flipped, alpha 255
         stream.synchronize()
         src = torch.arange(in_spec.size, dtype=torch.int64).remainder(251).to(torch.uint8)
-        from lsd_runtime.gpu import kernel_reference as ref
+        from lsd_runtime.pipeline import kernel_reference as ref
+
         want = ref.tensor_to_texture(ref.texture_to_tensor(src, in_spec, 641, 359), out_spec)
         child.stdin.write("go\n")
         child.stdin.flush()

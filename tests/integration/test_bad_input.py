@@ -12,7 +12,8 @@ import zmq
 
 from lsd_runtime import protocol
 from lsd_runtime.client import RuntimeClient, RuntimeReplyError
-from lsd_runtime.scene import render
+from lsd_runtime.tools.scene import render
+from lsd_runtime.transport.shm import SHM_KINDS
 
 FUZZ_MESSAGES = 10_000
 CODES = {c.value for c in protocol.ErrorCode}
@@ -65,9 +66,14 @@ def break_message(rng: random.Random, msg: dict) -> bytes:
     elif kind == 7:  # not a map
         return msgpack.packb(rng.choice([[1, 2], "frame", 42, None, 1.5]))
     else:  # a nested ring broken
-        m = {"t": "bind", "v": 1, "id": 9, "transport": "shm",
-             "input": {"width": rng.choice([0, 7, 9000, -5]), "height": 64, "format": "rgba8"},
-             "output": {"width": 64, "height": 64, "format": rng.choice(["rgba8", "nv12", ""])}}
+        m = {
+            "t": "bind",
+            "v": 1,
+            "id": 9,
+            "transport": "shm",
+            "input": {"width": rng.choice([0, 7, 9000, -5]), "height": 64, "format": "rgba8"},
+            "output": {"width": 64, "height": 64, "format": rng.choice(["rgba8", "nv12", ""])},
+        }
     return msgpack.packb(m, use_bin_type=True)
 
 
@@ -102,7 +108,9 @@ def test_fuzzed_messages_each_get_an_error_and_a_healthy_session_keeps_streaming
     sock.connect(runtime.endpoint)
     try:
         # half the messages come from a socket with a live, bound session, half from none
-        sock.send(protocol.pack("hello", 1, token=runtime.token, client="fuzz", transports=["shm"]))
+        sock.send(
+            protocol.pack("hello", 1, token=runtime.token, client="fuzz", transports=["shm"], shm=SHM_KINDS)
+        )
         assert protocol.decode(sock.recv(), "runtime")["t"] == "welcome"
         templates = valid_templates(runtime.token)
         codes: dict[str, int] = {}
@@ -127,8 +135,14 @@ def test_fuzzed_messages_each_get_an_error_and_a_healthy_session_keeps_streaming
     assert not healthy_errors, healthy_errors[0]
     assert healthy_frames[0] > 10
     assert runtime.alive()
-    assert {"malformed", "too_large", "missing_field", "bad_field", "version_mismatch",
-            "unknown_type"} <= set(codes), codes
+    assert {
+        "malformed",
+        "too_large",
+        "missing_field",
+        "bad_field",
+        "version_mismatch",
+        "unknown_type",
+    } <= set(codes), codes
 
 
 def test_wrong_token_is_refused(runtime):
@@ -145,14 +159,26 @@ def test_version_mismatch_names_both_versions(runtime):
     sock.setsockopt(zmq.LINGER, 0)
     sock.connect(runtime.endpoint)
     try:
-        sock.send(msgpack.packb({"t": "hello", "v": 2, "id": 9, "token": runtime.token, "client": "next",
-                                 "transports": ["shm"]}))
+        sock.send(
+            msgpack.packb(
+                {
+                    "t": "hello",
+                    "v": 2,
+                    "id": 9,
+                    "token": runtime.token,
+                    "client": "next",
+                    "transports": ["shm"],
+                }
+            )
+        )
         assert sock.poll(5000)
         reply = protocol.decode(sock.recv(), "runtime")
         assert (reply["t"], reply["code"], reply["id"]) == ("error", "version_mismatch", 9)
         assert "v2" in reply["message"] and "v1" in reply["message"]
         # the same socket may then say hello in v1
-        sock.send(protocol.pack("hello", 10, token=runtime.token, client="next", transports=["shm"]))
+        sock.send(
+            protocol.pack("hello", 10, token=runtime.token, client="next", transports=["shm"], shm=SHM_KINDS)
+        )
         assert protocol.decode(sock.recv(), "runtime")["t"] == "welcome"
     finally:
         sock.close()
@@ -174,17 +200,25 @@ def test_session_state_errors(connect, runtime):
         client.set_style(style="oil_on_canvas")
     assert info.value.code == "unknown_style"
     with pytest.raises(RuntimeReplyError) as info:
-        client.request("bind", transport="cuda_ipc", input={"width": 64, "height": 64, "format": "rgba8"},
-                       output={"width": 64, "height": 64, "format": "rgba8"})
+        client.request(
+            "bind",
+            transport="cuda_ipc",
+            input={"width": 64, "height": 64, "format": "rgba8"},
+            output={"width": 64, "height": 64, "format": "rgba8"},
+        )
     assert info.value.code == "transport_unavailable"
     with pytest.raises(RuntimeReplyError) as info:
-        client.request("bind", transport="shm", input={"width": 64, "height": 64, "format": "rgba8",
-                                                       "pitch": 100},
-                       output={"width": 64, "height": 64, "format": "rgba8"})
+        client.request(
+            "bind",
+            transport="shm",
+            input={"width": 64, "height": 64, "format": "rgba8", "pitch": 100},
+            output={"width": 64, "height": 64, "format": "rgba8"},
+        )
     assert info.value.code == "bad_field" and "pitch 100" in info.value.message
     with pytest.raises(RuntimeReplyError) as info:
-        client.bind(8192, 8192, "rgba16f", slots=8)
-    assert info.value.code == "bad_field" and "limit is 2048 MiB" in info.value.message
+        client.bind(protocol.MAX_DIMENSION, protocol.MAX_DIMENSION, "rgba16f", slots=protocol.MAX_SLOTS)
+    assert info.value.code == "bad_field"
+    assert f"limit is {protocol.MAX_BIND_BYTES >> 20} MiB" in info.value.message
     client.bind(64, 64)
     with pytest.raises(RuntimeReplyError) as info:
         client.request("frame", slot=0, time=0.0, flags=6)

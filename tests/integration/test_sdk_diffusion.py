@@ -10,13 +10,15 @@ import pytest
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from diffusion_fixtures import build_tiny_model, smooth_images  # noqa: E402
 from lsd_runtime import StreamEngine  # noqa: E402
 from lsd_runtime.backends import available_backends  # noqa: E402
+from lsd_runtime.backends.diffusion.tiny_model import build_tiny_model, smooth_images  # noqa: E402
 from lsd_runtime.sdk import FrameInfo, ModelUnavailableError  # noqa: E402
 
-pytestmark = pytest.mark.skipif("diffusion" not in available_backends(),
-                                reason="the diffusion backend is not registered in lsd_runtime.backends")
+pytestmark = pytest.mark.skipif(
+    "diffusion" not in available_backends(),
+    reason="the diffusion backend is not registered in lsd_runtime.backends",
+)
 SIZE = 32
 
 
@@ -34,8 +36,9 @@ def test_a_local_model_folder_restyles_and_strength_zero_hands_frames_back(tmp_p
         if info.index == 2:
             engine.set_strength(0.0)
 
-    with StreamEngine(model=model, prompt="a cat", strength=0.6, seed=3, max_steps=2, device="cpu",
-                      size=(SIZE, SIZE)) as engine:
+    with StreamEngine(
+        model=model, prompt="a cat", strength=0.6, seed=3, max_steps=2, device="cpu", size=(SIZE, SIZE)
+    ) as engine:
         engine.run(frames, on_frame)
     assert [i.index for _, i in got] == list(range(6))
     assert all(i.backend == "diffusion" and i.style == str(model) for _, i in got)

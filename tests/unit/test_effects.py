@@ -7,9 +7,9 @@ import torch
 
 from lsd_runtime.backends import StyleError, StyleRequest, create_backend
 from lsd_runtime.backends.effects import EFFECTS, apply_effect, style_from_prompt
-from lsd_runtime.frame_pipeline import FramePipeline
-from lsd_runtime.pixel_formats import RingSpec
-from lsd_runtime.scene import render
+from lsd_runtime.pipeline.frame_pipeline import FramePipeline
+from lsd_runtime.pipeline.pixel_formats import RingSpec
+from lsd_runtime.tools.scene import render
 
 
 def frame(i: int = 0, w: int = 96, h: int = 64) -> torch.Tensor:
@@ -45,20 +45,23 @@ def test_styles_differ_from_each_other():
     outs = {s: apply_effect(x, s) for s in EFFECTS}
     names = list(outs)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert not torch.equal(outs[a], outs[b]), (a, b)
 
 
-@pytest.mark.parametrize("prompt,style,word", [
-    ("underwater Roman empire, in a cartoon style", "toon", "cartoon"),
-    ("pencil sketch of a castle", "sketch", "pencil"),
-    ("retro 8-bit dungeon", "pixel_art", "retro"),
-    ("predator heat vision", "thermal", "predator"),
-    ("night raid through goggles", "night_vision", "night"),
-    ("a neon cyberpunk city", "neon_edges", "neon"),
-    ("soft watercolor landscape", "watercolour", "watercolor"),
-    ("vintage western town", "sepia", "vintage"),
-])
+@pytest.mark.parametrize(
+    "prompt,style,word",
+    [
+        ("underwater Roman empire, in a cartoon style", "toon", "cartoon"),
+        ("pencil sketch of a castle", "sketch", "pencil"),
+        ("retro 8-bit dungeon", "pixel_art", "retro"),
+        ("predator heat vision", "thermal", "predator"),
+        ("night raid through goggles", "night_vision", "night"),
+        ("a neon cyberpunk city", "neon_edges", "neon"),
+        ("soft watercolor landscape", "watercolour", "watercolor"),
+        ("vintage western town", "sepia", "vintage"),
+    ],
+)
 def test_prompt_words_pick_styles(prompt, style, word):
     assert style_from_prompt(prompt) == (style, word)
     backend = create_backend("effects")

@@ -11,11 +11,11 @@ import torch
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from diffusion_fixtures import build_tiny_model, smooth_images  # noqa: E402
 from lsd_runtime.backends.base import StyleError, StyleRequest  # noqa: E402
-from lsd_runtime.backends.diffusion import DiffusionBackend  # noqa: E402
-from lsd_runtime.diffusion import DiffusionConfig, model_size  # noqa: E402
-from lsd_runtime.diffusion.reproject import reproject  # noqa: E402
+from lsd_runtime.backends.diffusion import DiffusionConfig, model_size  # noqa: E402
+from lsd_runtime.backends.diffusion.backend import DiffusionBackend  # noqa: E402
+from lsd_runtime.backends.diffusion.temporal import LatentPlanes, warp, warp_noise  # noqa: E402
+from lsd_runtime.backends.diffusion.tiny_model import build_tiny_model, smooth_images  # noqa: E402
 
 SIZE = 32
 
@@ -42,7 +42,7 @@ def run(backend: DiffusionBackend, frames: list[torch.Tensor]) -> list[torch.Ten
 def panning(n: int, seed: int = 3) -> list[torch.Tensor]:
     """A slow camera pan: a wide smooth image, one pixel further right each frame."""
     wide = torch.nn.functional.interpolate(smooth_images(1, 64, seed), size=(SIZE, 64 + n), mode="bilinear")
-    return [wide[..., i:i + SIZE].contiguous() for i in range(n)]
+    return [wide[..., i : i + SIZE].contiguous() for i in range(n)]
 
 
 def pairs(items: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -81,9 +81,17 @@ def test_missing_model_names_the_pull_command(model_dir: str, tmp_path: Path) ->
     backend.process(smooth_images(1))
 
 
-@pytest.mark.parametrize("params,strength", [({"stepz": 2}, None), ({"steps": 0}, None),
-                                             ({"feedback": 1.5}, None), ({"steps": "2"}, None),
-                                             ({}, 1.5), ({"guidance": math.nan}, None)])
+@pytest.mark.parametrize(
+    "params,strength",
+    [
+        ({"stepz": 2}, None),
+        ({"steps": 0}, None),
+        ({"feedback": 1.5}, None),
+        ({"steps": "2"}, None),
+        ({}, 1.5),
+        ({"guidance": math.nan}, None),
+    ],
+)
 def test_bad_knobs_are_bad_field(model_dir: str, params: dict, strength: float | None) -> None:
     backend = make_backend(model_dir)
     with pytest.raises(StyleError) as err:
@@ -133,8 +141,10 @@ def _grey_reference(backend: DiffusionBackend) -> torch.Tensor:
 def _spikes(frames: list[torch.Tensor]) -> list[float]:
     """For each inner frame, how far it jumps away from *both* neighbours (histogram L1)."""
     h = [histogram(f) for f in frames]
-    return [min((h[i] - h[i - 1]).abs().sum().item(), (h[i] - h[i + 1]).abs().sum().item())
-            for i in range(1, len(h) - 1)]
+    return [
+        min((h[i] - h[i - 1]).abs().sum().item(), (h[i] - h[i + 1]).abs().sum().item())
+        for i in range(1, len(h) - 1)
+    ]
 
 
 def _mean_spikes(frames: list[torch.Tensor]) -> list[float]:
@@ -182,9 +192,11 @@ def test_prompt_switch_glides_without_spikes(model_dir: str) -> None:
     grey = _grey_reference(make_backend(model_dir))
     for o in glide:
         assert o.std().item() > 0.1 and (o - grey).abs().mean().item() > 0.1
+
     # interpolation spreads the change: the largest frame-to-frame step is smaller than instant
     def biggest_step(outs: list[torch.Tensor]) -> float:
         return max((a - b).abs().mean().item() for a, b in pairs(outs))
+
     assert biggest_step(glide) < 0.6 * biggest_step(instant)
 
 
@@ -215,8 +227,9 @@ def test_latent_feedback_lowers_flicker_on_a_static_scene(model_dir: str) -> Non
 
 
 def test_similarity_filter_returns_previous_output_for_identical_frames(model_dir: str) -> None:
-    backend = make_backend(model_dir, params={"steps": 1, "similarity_threshold": 0.95,
-                                              "similarity_max_skip": 3})
+    backend = make_backend(
+        model_dir, params={"steps": 1, "similarity_threshold": 0.95, "similarity_max_skip": 3}
+    )
     frame = smooth_images(1, seed=2)
     first = backend.process(frame)
     pipe = backend.pipeline
@@ -252,14 +265,39 @@ def test_model_size_keeps_aspect_near_512() -> None:
     assert (w, h) == (768, 432) and w % 8 == 0 and h % 8 == 0
 
 
-def test_reproject_moves_content_with_motion_vectors() -> None:
+def test_latent_planes_move_content_and_know_what_was_uncovered() -> None:
     latent = torch.zeros(1, 4, 8, 8)
     latent[..., 2, 2] = 1.0
-    assert torch.allclose(reproject(latent, torch.zeros(1, 2, 64, 64)), latent)
     motion = torch.zeros(1, 2, 64, 64)
+    still = LatentPlanes.of(motion, None, (8, 8), None)
+    assert still.motion is not None and torch.equal(warp(latent, still.motion), latent)
     motion[:, 0] = 16.0  # everything moved 16 px right = 2 latent pixels
-    moved = reproject(latent, motion)
+    depth = torch.full((1, 1, 64, 64), 10.0)
+    before = LatentPlanes.of(None, depth, (8, 8), None)
+    depth_now = depth.clone()
+    depth_now[..., :, 48:] = 2.0  # something near came in on the right
+    planes = LatentPlanes.of(motion, depth_now, (8, 8), before.depth)
+    assert planes.motion is not None and planes.visible is not None
+    moved = warp(latent, planes.motion)
     assert moved[0, 0, 2, 4] > 0.99 and moved[0, 0, 2, 2] < 0.01
+    seen = planes.visible[0, 0]
+    assert torch.all(seen[:, :2] == 0)  # came from off screen
+    assert torch.all(seen[:, 6:] == 0)  # the near thing was not there a frame ago
+    assert torch.all(seen[:, 2:6] == 1)
+
+
+def test_warped_noise_keeps_unit_variance_and_whole_pixel_moves_are_copies() -> None:
+    g = torch.Generator().manual_seed(3)
+    noise = torch.randn(1, 4, 64, 64, generator=g)
+    half = torch.zeros(1, 2, 64, 64)
+    half[:, 0], half[:, 1] = 0.5, 0.25  # the worst case for bilinear averaging
+    moved = warp_noise(noise, half)[..., 2:-2, 2:-2]
+    assert abs(float(moved.std()) - 1.0) < 0.05 and abs(float(moved.mean())) < 0.05
+    plain = warp(noise, half)[..., 2:-2, 2:-2]
+    assert float(plain.std()) < 0.75  # what renormalising fixes
+    whole = torch.zeros(1, 2, 64, 64)
+    whole[:, 0] = 3.0
+    assert torch.allclose(warp_noise(noise, whole)[..., 3:], noise[..., :-3], atol=1e-6)
 
 
 def test_cuda_only_options_are_skipped_on_cpu(model_dir: str) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lsd_runtime.pixel_formats import (
+from lsd_runtime.pipeline.pixel_formats import (
     RingSpec,
     from_tensor,
     image_view,

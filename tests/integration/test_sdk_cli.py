@@ -8,22 +8,28 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from test_sdk import H, W, read_video, reference, scene_rgb, write_video
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lsd_runtime", "run", *args], capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "lsd_runtime", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_run_restyles_a_file_into_a_file(tmp_path: Path):
     src, dst = tmp_path / "in.avi", tmp_path / "out.mkv"
     write_video(src, scene_rgb(16), fps=25.0)
-    proc = run_cli("--input", str(src), "--output", str(dst), "--prompt", "an infrared heat camera",
-                   "--frames", "12")
+    proc = run_cli(
+        "--input", str(src), "--output", str(dst), "--prompt", "an infrared heat camera", "--frames", "12"
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "restyled 12 frames" in proc.stdout and "style thermal" in proc.stdout
+    assert "restyled 12 of 12 frames" in proc.stdout and "style thermal" in proc.stdout
+    assert "FPS restyled" in proc.stdout and "capture to display" in proc.stdout
     assert "12/12" in proc.stderr  # the progress bar
     decoded, _ = read_video(src)
     out, fps = read_video(dst)
