@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """GPU check for the texture kernels and the cuda_ipc transport (run on a CUDA machine).
 
-    python kernels/gpu_check.py [--iters 1000] [--json out.json] [--no-tests]
+    python scripts/gpu_check.py [--iters 1000] [--json out.json] [--no-tests]
 
-1. runs every GPU test (``pytest -m gpu tests/test_kernels.py tests/test_cuda_ipc.py``);
+1. runs every GPU test (``pytest -m gpu tests/unit/test_kernels.py tests/unit/test_cuda_ipc.py``);
 2. micro-benchmark at 1920x1080 RGBA8: texture slot -> NCHW fp16 tensor -> texture slot
    (identity restyle, the two fused kernels, slots allocated by ``CudaIpcRing`` with the
    per-frame event wait/record), timed with CUDA events per iteration; and the bandwidth
@@ -26,24 +26,37 @@ TARGET_P99_MS = 1.0
 
 
 def run_gpu_tests() -> int:
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "gpu", "-rs",
-           str(ROOT / "tests" / "test_kernels.py"), str(ROOT / "tests" / "test_cuda_ipc.py")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "gpu",
+        "-rs",
+        str(ROOT / "tests" / "unit" / "test_kernels.py"),
+        str(ROOT / "tests" / "unit" / "test_cuda_ipc.py"),
+    ]
     print("$", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
-def percentiles(times: list[float]) -> dict[str, float]:
-    s = sorted(times)
-    pick = lambda q: s[min(len(s) - 1, int(round(q * (len(s) - 1))))]  # noqa: E731
-    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "mean_ms": sum(s) / len(s)}
+def summary(times: list[float]) -> dict[str, float]:
+    """p50/p99 with the project's one percentile definition (lsd_runtime.pipeline.latency)."""
+    from lsd_runtime.pipeline.latency import percentiles
+
+    p50, p99 = percentiles(times)
+    return {"p50_ms": p50, "p99_ms": p99, "mean_ms": sum(times) / len(times)}
 
 
 def bench(iters: int) -> dict[str, dict[str, float]]:
     import torch
 
-    from lsd_runtime.gpu import kernels
-    from lsd_runtime.gpu.cuda_ipc import CudaIpcRing
-    from lsd_runtime.pixel_formats import RingSpec
+    from lsd_runtime.pipeline import gpu_kernels as kernels
+    from lsd_runtime.pipeline.pixel_formats import RingSpec
+    from lsd_runtime.transport.cuda_ipc import CudaIpcRing
 
     spec = RingSpec(1920, 1080, "rgba8", bottom_up=True, slots=1)
     results: dict[str, dict[str, float]] = {}
@@ -82,7 +95,7 @@ def bench(iters: int) -> dict[str, dict[str, float]]:
                 fn()
                 b.record(stream)
             stream.synchronize()
-            results[name] = percentiles([a.elapsed_time(b) for a, b in zip(starts, ends, strict=True)])
+            results[name] = summary([a.elapsed_time(b) for a, b in zip(starts, ends, strict=True)])
 
         stage("texture->tensor->texture (kernels, events)", frame)
         stage("2x cudaMemcpy D2D (bandwidth floor)", memcpy)
@@ -95,8 +108,9 @@ def bench(iters: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--iters", type=int, default=1000)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-tests", action="store_true")
@@ -105,8 +119,11 @@ def main() -> int:
     import torch
 
     if not torch.cuda.is_available():
-        print("gpu_check: no CUDA device visible to torch "
-              f"(torch {torch.__version__}); run this on a GPU machine", file=sys.stderr)
+        print(
+            "gpu_check: no CUDA device visible to torch "
+            f"(torch {torch.__version__}); run this on a GPU machine",
+            file=sys.stderr,
+        )
         return 2
     rc = 0 if args.no_tests else run_gpu_tests()
     results = bench(args.iters)
@@ -120,8 +137,12 @@ def main() -> int:
     ok = k["p50_ms"] <= TARGET_P50_MS and k["p99_ms"] <= TARGET_P99_MS
     print(f"target p50 <= {TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms: {'met' if ok else 'NOT met'}")
     if args.json:
-        args.json.write_text(json.dumps({"device": device, "iters": args.iters, "results": results,
-                                         "tests_rc": rc, "target_met": ok}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"device": device, "iters": args.iters, "results": results, "tests_rc": rc, "target_met": ok},
+                indent=2,
+            )
+        )
     return rc or (0 if ok else 1)
 
 
