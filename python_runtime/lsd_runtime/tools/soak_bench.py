@@ -180,9 +180,11 @@ def plot_soak(samples: list[Sample], summary: dict, meta: dict, path: Path) -> N
     fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
     axes[0].plot(x, [s.rss_mb for s in samples], color="tab:blue")
     axes[0].set_ylabel("runtime RSS (MiB)")
-    axes[1].plot(x, [s.fds for s in samples], label="descriptors")
-    axes[1].plot(x, [s.threads for s in samples], label="threads")
-    axes[1].plot(x, [s.slots for s in samples], label="slots")
+    # equal counts would hide each other: each line has its own dash, and its last value in the legend
+    counts = (("fds", "descriptors", "-"), ("threads", "threads", "--"), ("slots", "slots", ":"))
+    for field, name, style in counts:
+        ys = [getattr(s, field) for s in samples]
+        axes[1].plot(x, ys, label=f"{name} ({ys[-1]})", linestyle=style, linewidth=2)
     axes[1].set_ylabel("count")
     axes[1].legend(loc="upper right")
     axes[2].plot(x, [s.p50_ms for s in samples], label="p50")
