@@ -335,7 +335,10 @@ struct FakeRuntime {
         router.send(zmq::buffer(identity), zmq::send_flags::sndmore);
         router.send(zmq::buffer(bytes));
     }
-    void welcome(uint64_t id, const char* transport = "shm") {
+    // timeout_ms: how long the client waits for any message before declaring this runtime gone.
+    // The fake answers nothing unless a test does, so a short one races every other step on a
+    // busy machine; only the test of that timeout asks for one.
+    void welcome(uint64_t id, const char* transport = "shm", uint32_t timeout_ms = 30000) {
         lsd::Value w = lsd::proto::make("welcome", id);
         w.set("session", lsd::Value::str("s-1"));
         w.set("server", lsd::Value::str("fake/0"));
@@ -349,7 +352,7 @@ struct FakeRuntime {
         w.set("backends", be);
         w.set("styles", be);
         w.set("heartbeat_ms", lsd::Value::uint(100));
-        w.set("timeout_ms", lsd::Value::uint(600));
+        w.set("timeout_ms", lsd::Value::uint(timeout_ms));
         w.set("max_message", lsd::Value::uint(LSD_MAX_MESSAGE_BYTES));
         send(w);
     }
@@ -492,14 +495,14 @@ TEST(FakeRuntime, SilentRuntimeIsDeclaredGoneAndReconnected) {
     lsd_client_connect(c, 0);
     lsd::Value hello;
     ASSERT_TRUE(rt.expect("hello", hello, 3000));
-    rt.welcome(hello.get("id")->u);  // timeout_ms 600
+    auto t0 = Clock::now();  // the client's last message from the runtime arrives after this
+    rt.welcome(hello.get("id")->u, "shm", 600);
     ASSERT_EQ(lsd_client_connect(c, 2000), LSD_OK);
     // answer nothing (not even pings): after 600 ms without a reply the client drops the
-    // session and says hello again on a new socket
-    auto t0 = Clock::now();
+    // session and says hello again on a new socket; never sooner, however busy the machine
     bool saw_hello = false;
     int pings = 0;
-    while (!saw_hello && since_ms(t0) < 3000) {
+    while (!saw_hello && since_ms(t0) < 5000) {
         lsd::Value m;
         if (!rt.recv(m, 50)) continue;
         if (m.get("t")->s == "ping") ++pings;
@@ -508,8 +511,7 @@ TEST(FakeRuntime, SilentRuntimeIsDeclaredGoneAndReconnected) {
     EXPECT_TRUE(saw_hello);
     EXPECT_GE(pings, 3);
     double gone_after = since_ms(t0);
-    EXPECT_GT(gone_after, 500.0);
-    EXPECT_LT(gone_after, 600.0 + 500.0);
+    EXPECT_GE(gone_after, 600.0);
     EXPECT_EQ(lsd_client_state(c), LSD_STATE_CONNECTING);
     lsd_client_close(c);
 }
@@ -950,7 +952,7 @@ TEST(FakeRuntime, InlineCodecIsOfferedUsedAndACorruptBlockIsRefused) {
     bound.set("model_height", lsd::Value::uint(H));
     bound.set("codec", lsd::Value::str("lz4"));
     rt.send(bound);
-    // this thread is the runtime too: answer pings while waiting (the client gives up after 600 ms)
+    // this thread is the runtime too: answer pings while waiting for the client
     lsd::Value ignored;
     for (int k = 0; k < 100 && lsd_client_state(c) != LSD_STATE_READY; ++k) rt.expect("never", ignored, 20);
     ASSERT_EQ(lsd_client_state(c), LSD_STATE_READY) << lsd_last_error();
