@@ -485,6 +485,12 @@ void Client::send_bind() {
         std::lock_guard<std::mutex> lk(mu_);
         if (!bind_.wanted()) return;
         other_transport = bind_.wanted()->transport != session_transport_;
+        if (other_transport && bind_.wanted()->transport == offered_) {
+            // this session's hello asked for that transport first and the runtime chose another:
+            // it will not serve it to this client, and reopening would only hear the same
+            refuse_transport();
+            return;
+        }
         if (!other_transport) {
             d = bind_.send(id);
             // a re-bind retires the old rings at once: stop using them now
@@ -684,14 +690,8 @@ void Client::on_welcome(const Value& m) {
     {
         std::lock_guard<std::mutex> lk(mu_);
         state_ = LSD_STATE_CONNECTED;
-        if (bind_.wanted() && bind_.wanted()->transport != chosen) {
-            // the runtime cannot serve the bind's transport: say so instead of reopening forever
-            bind_.send(0);
-            bind_.refuse(LSD_E_UNSUPPORTED,
-                         std::string("the runtime serves ") + lsd_proto_transport_name(chosen) + ", not " +
-                             lsd_proto_transport_name(offered_) + ", to this client",
-                         false);
-        }
+        // the runtime cannot serve the bind's transport: say so instead of reopening forever
+        if (bind_.wanted() && bind_.wanted()->transport != chosen) refuse_transport();
         if (had_session_) ++stats_.reconnects;
         last_conn_error_.clear();
         rebind = bind_.wanted().has_value();
@@ -706,6 +706,15 @@ void Client::on_welcome(const Value& m) {
     had_session_ = true;
     if (restyle) send_style();
     if (rebind) send_bind();
+}
+
+void Client::refuse_transport() {
+    bind_.send(0);
+    bind_.refuse(LSD_E_UNSUPPORTED,
+                 std::string("the runtime serves ") + lsd_proto_transport_name(session_transport_) + ", not " +
+                     lsd_proto_transport_name(offered_) + ", to this client",
+                 false);
+    cv_.notify_all();
 }
 
 void Client::on_bound(const Value& m) {

@@ -90,6 +90,7 @@ private:
     void process_commands();
     void send_frame(const Cmd& c, bool session);
     void send_bind();
+    void refuse_transport();  // mu_ held: the bind wants a transport the runtime will not serve here
     void send_style();
     void send_releases();
     void say_bye(int linger_ms = 100);

@@ -892,6 +892,12 @@ TEST(FakeRuntime, ARuntimeThatServesAnotherTransportRefusesTheBindOnce) {
     lsd::Value again;
     EXPECT_FALSE(rt.expect("hello", again, 500));
     EXPECT_EQ(lsd_client_state(c), LSD_STATE_CONNECTED);
+    // asked again with the session open (the order a busy machine can give the two calls
+    // above): refused at once, without ending the session to ask the same runtime again
+    EXPECT_EQ(lsd_client_bind(c, &b, 2000), LSD_E_UNSUPPORTED);
+    EXPECT_NE(std::string(lsd_last_error()).find("serves shm, not inline"), std::string::npos) << lsd_last_error();
+    EXPECT_FALSE(rt.expect("bye", again, 300));
+    EXPECT_EQ(lsd_client_state(c), LSD_STATE_CONNECTED);
     lsd_client_close(c);
 }
 
