@@ -690,8 +690,10 @@ void Client::on_welcome(const Value& m) {
     {
         std::lock_guard<std::mutex> lk(mu_);
         state_ = LSD_STATE_CONNECTED;
-        // the runtime cannot serve the bind's transport: say so instead of reopening forever
-        if (bind_.wanted() && bind_.wanted()->transport != chosen) refuse_transport();
+        // the runtime will not serve the transport this hello asked for first: say so instead of
+        // reopening forever (a bind for yet another transport, made since the hello, reopens once)
+        if (bind_.wanted() && bind_.wanted()->transport != chosen && bind_.wanted()->transport == offered_)
+            refuse_transport();
         if (had_session_) ++stats_.reconnects;
         last_conn_error_.clear();
         rebind = bind_.wanted().has_value();
