@@ -211,6 +211,25 @@ class OnnxRuntimeSession:
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
+def unet_inputs(
+    x: torch.Tensor,
+    t: torch.Tensor,
+    hidden: torch.Tensor,
+    text_embeds: torch.Tensor | None = None,
+    time_ids: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """A DenoiseFn's arguments by the exported UNet's input names (``export_unet``); SDXL's
+    added conditions only when both are given."""
+    inputs = {
+        "sample": x,
+        "timestep": t.to(torch.float32).expand(x.shape[0]),
+        "encoder_hidden_states": hidden,
+    }
+    if text_embeds is not None and time_ids is not None:
+        inputs.update(text_embeds=text_embeds, time_ids=time_ids)
+    return inputs
+
+
 class OnnxRuntimeDenoise:
     """An exported UNet as the stream's DenoiseFn (``(x, t, hidden, text_embeds, time_ids)``)."""
 
@@ -225,11 +244,4 @@ class OnnxRuntimeDenoise:
         text_embeds: torch.Tensor | None = None,
         time_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        inputs = {
-            "sample": x,
-            "timestep": t.to(torch.float32).expand(x.shape[0]),
-            "encoder_hidden_states": hidden,
-        }
-        if text_embeds is not None and time_ids is not None:
-            inputs.update(text_embeds=text_embeds, time_ids=time_ids)
-        return self.session(**inputs).to(x.device)
+        return self.session(**unet_inputs(x, t, hidden, text_embeds, time_ids)).to(x.device)

@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from .onnx_export import export_unet, unet_inputs
+
 log = logging.getLogger(__name__)
 
 WORKSPACE_BYTES = 8 << 30  # builder scratch memory: not a protocol limit
@@ -179,8 +181,6 @@ class TensorRTDenoise:  # pragma: no cover - needs a GPU
         self._failed: set[tuple] = set()
 
     def _onnx(self, latent_hw: tuple[int, int], tokens: int) -> Path:
-        from .onnx_export import export_unet
-
         name = hashlib.sha256(self.model_key.encode()).hexdigest()[:32]
         path = self.cache.folder / "onnx" / name / "unet.onnx"
         if not path.exists():
@@ -196,13 +196,8 @@ class TensorRTDenoise:  # pragma: no cover - needs a GPU
         text_embeds: torch.Tensor | None = None,
         time_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        inputs = {
-            "sample": x,
-            "timestep": t.to(torch.float32).expand(x.shape[0]),
-            "encoder_hidden_states": hidden,
-        }
-        if self.sdxl and text_embeds is not None and time_ids is not None:
-            inputs.update(text_embeds=text_embeds, time_ids=time_ids)
+        added = (text_embeds, time_ids) if self.sdxl else (None, None)
+        inputs = unet_inputs(x, t, hidden, *added)
         shapes = tuple((k, tuple(v.shape)) for k, v in inputs.items())
         if shapes in self._failed:
             return self.fallback(x, t, hidden, text_embeds, time_ids)
