@@ -403,6 +403,131 @@ VALID: list[tuple[str, str, dict, str]] = [
 ]
 
 
+GPU_UUID = "GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60"
+
+
+def handles(tag: int, slots: int) -> bytes:
+    """Stand-in CUDA IPC handles: 64 recognisable bytes per slot (real ones are opaque)."""
+    return b"".join(bytes([tag, k]) + bytes(range(2, 64)) for k in range(slots))
+
+
+def cuda_ring(size: int, pitch: int, tag: int, slots: int) -> dict:
+    return {
+        "names": [],
+        "size": size,
+        "pitch": pitch,
+        "ipc_handles": handles(tag, slots),
+        "ipc_offsets": [0] * slots,
+        "ipc_ready": handles(tag + 1, slots),
+        "ipc_free": handles(tag + 2, slots),
+    }
+
+
+VALID += [
+    (
+        "hello_cuda",
+        "client",
+        {
+            "t": "hello",
+            "v": 1,
+            "id": 1,
+            "token": "t0k3n",
+            "client": "lsd-native/0.4.0",
+            "transports": ["cuda_ipc", "shm"],
+            "pid": 4242,
+            "shm": ["memfd"],
+            "gpu": GPU_UUID,
+        },
+        "a client that can open CUDA IPC handles, and the GPU its frames are on",
+    ),
+    (
+        "welcome_cuda",
+        "runtime",
+        {
+            "t": "welcome",
+            "v": 1,
+            "id": 1,
+            "session": "s1-a0b1",
+            "server": "lsd-runtime/0.4.0",
+            "transport": "cuda_ipc",
+            "transports": ["shm", "cuda_ipc"],
+            "backends": ["effects"],
+            "styles": ["identity", "toon"],
+            "heartbeat_ms": 500,
+            "timeout_ms": 2000,
+            "max_message": 65536,
+            "gpu": GPU_UUID,
+        },
+        "cuda_ipc chosen: the runtime's CUDA device is the client's",
+    ),
+    (
+        "welcome_fallback",
+        "runtime",
+        {
+            "t": "welcome",
+            "v": 1,
+            "id": 1,
+            "session": "s2-c3d4",
+            "server": "lsd-runtime/0.4.0",
+            "transport": "shm",
+            "transports": ["shm"],
+            "backends": ["effects"],
+            "styles": ["identity", "toon"],
+            "heartbeat_ms": 500,
+            "timeout_ms": 2000,
+            "max_message": 65536,
+            "fallback": "cuda_ipc: this runtime has no CUDA device (torch 2.13.0+cpu has no CUDA support)",
+        },
+        "the client asked for cuda_ipc first; the runtime chose shm and says why",
+    ),
+    (
+        "bind_cuda",
+        "client",
+        {
+            "t": "bind",
+            "v": 1,
+            "id": 2,
+            "transport": "cuda_ipc",
+            "input": ring(1920, 1080, "rgba8", 7680, True, "srgb", 2),
+            "output": ring(1920, 1080, "rgba8", 7680, True, "srgb", 2),
+        },
+        "device rings for a 1080p render target (OpenGL row order)",
+    ),
+    (
+        "bound_cuda",
+        "runtime",
+        {
+            "t": "bound",
+            "v": 1,
+            "id": 2,
+            "transport": "cuda_ipc",
+            "input": cuda_ring(8294400, 7680, 0x10, 2),
+            "output": cuda_ring(8294400, 7680, 0x20, 2),
+            "model_width": 1920,
+            "model_height": 1080,
+        },
+        "per slot: the memory handle, its offset, and the ready/free event handles",
+    ),
+    (
+        "bound_fallback",
+        "runtime",
+        {
+            "t": "bound",
+            "v": 1,
+            "id": 2,
+            "transport": "shm",
+            "input": {"names": ["/proc/4242/fd/7", "/proc/4242/fd/8"], "size": 8294400, "pitch": 7680},
+            "output": {"names": ["/proc/4242/fd/9", "/proc/4242/fd/10"], "size": 8294400, "pitch": 7680},
+            "model_width": 1920,
+            "model_height": 1080,
+            "fallback": "cuda_ipc: the device slots could not be allocated "
+            "(cuMemAlloc failed: CUDA_ERROR_OUT_OF_MEMORY); the rings are in shared memory",
+        },
+        "a cuda_ipc bind answered with shm rings: the runtime could not give device memory",
+    ),
+]
+
+
 def pk(obj: object) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
@@ -420,6 +545,24 @@ INVALID: list[tuple[str, bytes, str, int, str, str]] = [
         "a second object after the map",
     ),
     ("not_a_map", pk([1, 2, 3]), "malformed", 0, "", "an array, not a map"),
+    (
+        "hello_gpu_not_string",
+        pk(
+            {
+                "t": "hello",
+                "v": 1,
+                "id": 1,
+                "token": "x",
+                "client": "c",
+                "transports": ["cuda_ipc", "shm"],
+                "gpu": 0,
+            }
+        ),
+        "bad_field",
+        1,
+        "hello",
+        "hello.gpu is the device's UUID string, not an ordinal",
+    ),
     ("empty", b"", "malformed", 0, "", "zero bytes"),
     ("no_type", pk({"v": 1, "id": 5}), "missing_field", 5, "", "no t"),
     ("type_not_string", pk({"t": 7, "v": 1, "id": 5}), "bad_field", 5, "", "t is an integer"),
@@ -663,13 +806,24 @@ INVALID: list[tuple[str, bytes, str, int, str, str]] = [
 ]
 
 
+def as_json(value: object) -> object:
+    """The vector's meaning in JSON: binary as ``{"$bin": hex}``, at any depth."""
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    return value
+
+
 def main() -> None:
     for old in list(HERE.glob("*.msgpack")) + list(HERE.glob("*.json")) + list((HERE / "invalid").glob("*")):
         old.unlink()
     index = []
     for name, direction, msg, what in VALID:
         (HERE / f"{name}.msgpack").write_bytes(pk(msg))
-        meaning = {k: ({"$bin": v.hex()} if isinstance(v, bytes) else v) for k, v in msg.items()}
+        meaning = as_json(msg)
         (HERE / f"{name}.json").write_text(
             json.dumps({"name": name, "sender": direction, "what": what, "message": meaning}, indent=2) + "\n"
         )

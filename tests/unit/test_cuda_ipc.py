@@ -88,6 +88,14 @@ def test_ipc_handles_round_trip_as_64_bytes():
             driver_api.handle_from_bytes(drv.CUipcMemHandle, bad)  # type: ignore[arg-type]
 
 
+def test_ring_reply_handles_split_64_bytes_per_slot():
+    blob = bytes(range(64)) + bytes(range(64, 128))
+    assert cuda_ipc.split_handles(blob) == [bytes(range(64)), bytes(range(64, 128))]
+    for bad, size in ((blob[:-1], "127 bytes"), (b"", "0 bytes"), ([blob], "list")):
+        with pytest.raises(ValueError, match=f"64 bytes per slot; got {size}"):
+            cuda_ipc.split_handles(bad)
+
+
 def test_modules_import_without_cuda_python():
     """With cuda-python made unimportable, the GPU modules still import (lazy imports)."""
     code = (
@@ -134,10 +142,9 @@ CHILD = textwrap.dedent("""
     import json, sys, torch
     from lsd_runtime.transport import cuda_ipc
     msg = json.loads(sys.stdin.readline())
-    reply_in = {k: ([bytes.fromhex(h) for h in v] if isinstance(v, list) else v)
-                for k, v in msg["input"].items()}
-    reply_out = {k: ([bytes.fromhex(h) for h in v] if isinstance(v, list) else v)
-                 for k, v in msg["output"].items()}
+    blobs = ("ipc_handles", "ipc_ready", "ipc_free")
+    reply_in = {k: (bytes.fromhex(v) if k in blobs else v) for k, v in msg["input"].items()}
+    reply_out = {k: (bytes.fromhex(v) if k in blobs else v) for k, v in msg["output"].items()}
     ins = cuda_ipc.CudaIpcPeerRing(reply_in)
     outs = cuda_ipc.CudaIpcPeerRing(reply_out)
     stream = torch.cuda.Stream()
@@ -158,10 +165,7 @@ CHILD = textwrap.dedent("""
 
 
 def _hex_reply(reply: dict) -> dict:
-    return {
-        k: ([h.hex() for h in v] if isinstance(v, list) and v and isinstance(v[0], bytes) else v)
-        for k, v in reply.items()
-    }
+    return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in reply.items()}
 
 
 def _settled_memory(limit: int, timeout: float = 10.0) -> int:
@@ -183,10 +187,15 @@ def test_gpu_ring_alloc_views_and_free():
     try:
         assert cuda_ipc.device_memory_used() >= before + 3 * 8 * MiB - 2 * MiB
         reply = ring.ring_reply()
-        assert reply["alloc_size"] == 8 * MiB and reply["size"] == spec.size and reply["names"] == []
-        assert len(reply["handles"]) == len(reply["ready_events"]) == len(reply["free_events"]) == 3
-        assert all(len(h) == 64 for h in reply["handles"] + reply["ready_events"] + reply["free_events"])
-        assert len(set(reply["handles"])) == 3
+        assert ring.alloc_size == 8 * MiB and reply["size"] == spec.size and reply["names"] == []
+        assert reply["ipc_offsets"] == [0, 0, 0]
+        for key in ("ipc_handles", "ipc_ready", "ipc_free"):
+            assert len(cuda_ipc.split_handles(reply[key])) == 3
+        assert len(set(cuda_ipc.split_handles(reply["ipc_handles"]))) == 3
+        bound = protocol.make(
+            "bound", 2, transport="cuda_ipc", input=reply, output=reply, model_width=8, model_height=8
+        )
+        assert protocol.decode(protocol.encode(bound), sender="runtime") == bound
         for buf in ring.buffers:
             assert buf.is_cuda and buf.dtype == torch.uint8 and buf.numel() == spec.size
             assert buf.data_ptr() % (2 * MiB) == 0

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ from ..pipeline.pixel_formats import RingSpec, image_view
 from ..pipeline.planes import DepthPlane, MotionPlane, PlaneSpec, write_plane
 from ..server.state_file import read_state
 from ..server.waker import Waker
+from ..transport.cuda_driver import CudaUnavailable
 from ..transport.shm import SHM_KINDS, ShmSlot
+from .device_rings import DeviceRings, client_gpu, open_device_rings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class RuntimeGone(ConnectionError):
 @dataclass
 class FrameResult:
     frame_id: int
-    image: np.ndarray | None  # image-order [H, W, 4]; None when dropped
+    image: Any  # image-order [H, W, 4] numpy array (a CUDA tensor with device_frames); None: dropped
     dropped: str = ""  # the drop reason, "" for a finished frame
     timings: dict[str, float] = field(default_factory=dict)
     time: float = 0.0
@@ -86,7 +88,12 @@ class RuntimeClient:
         transports: tuple[str, ...] = ("shm", "inline"),
         timeout: float = 10.0,
         server_key: str = "",
+        device_frames: bool = False,
     ):
+        """``transports`` best first; with ``cuda_ipc`` the frames stay on the GPU: ``submit`` takes
+        numpy arrays or CUDA tensors and results are CUDA tensors when ``device_frames``, numpy
+        arrays otherwise. Where ``cuda_ipc`` cannot be used the session falls back to ``shm`` and
+        ``fallback`` says why."""
         if endpoint is None or token is None:
             info = read_state(Path(state_dir) if state_dir else None)
             endpoint, token = endpoint or info.endpoint, token or info.token
@@ -114,6 +121,9 @@ class RuntimeClient:
         self._motion_gap = False  # a frame was skipped: the next one's motion does not hold
         self.welcome: dict[str, Any] = {}
         self.transport = ""
+        self.fallback = ""  # why the frames do not travel on the first transport asked for
+        self.device_frames = device_frames
+        self._device: DeviceRings | None = None  # cuda_ipc: the runtime's device slots, opened
         self.heartbeat_s = 0.5
         self.runtime_timeout_s = 2.0
         self._gone: str = ""
@@ -134,8 +144,10 @@ class RuntimeClient:
             transports=self._transports,
             pid=os.getpid(),
             shm=SHM_KINDS,
+            gpu=client_gpu() if "cuda_ipc" in self._transports else None,
         )
         self.transport = self.welcome["transport"]
+        self.fallback = self.welcome.get("fallback", "")
         self.heartbeat_s = self.welcome["heartbeat_ms"] / 1000.0
         self.runtime_timeout_s = self.welcome["timeout_ms"] / 1000.0
         return self.welcome
@@ -249,6 +261,22 @@ class RuntimeClient:
                 )
         bound = self.request("bind", **fields)
         self._unmap()
+        device = None
+        if bound["transport"] == "cuda_ipc":
+            try:
+                device = open_device_rings(
+                    replace(in_spec, pitch=bound["input"]["pitch"]),
+                    replace(out_spec, pitch=bound["output"]["pitch"]),
+                    bound,
+                )
+            except (CudaUnavailable, RuntimeError, ValueError) as exc:
+                # the runtime's device slots cannot be opened here: the same rings in shared memory
+                self.fallback = f"cuda_ipc: the runtime's device slots could not be opened ({exc})"
+                log.warning("%s; binding shm instead", self.fallback)
+                bound = self.request("bind", **{**fields, "transport": "shm"})
+        elif bound.get("fallback"):
+            self.fallback = bound["fallback"]
+        self.transport = bound["transport"]
         in_spec = RingSpec(
             in_spec.width,
             in_spec.height,
@@ -274,6 +302,7 @@ class RuntimeClient:
                 planes[name] = self._map(spec, bound[name])
         with self._lock:
             self._planes = planes
+            self._device = device
             self._inputs = self._map(in_spec, bound["input"])
             self._outputs = self._map(out_spec, bound["output"])
             self._free_inputs = set(range(in_spec.slots))
@@ -374,7 +403,9 @@ class RuntimeClient:
             fid = next(self._ids)
             self._submitted[fid] = (slot, time.perf_counter())
         data = None
-        if self.transport == "inline":
+        if self._device is not None:
+            self._device.write(slot, image)
+        elif self.transport == "inline":
             buf = bytearray(spec.size)
             image_view(buf, spec)[...] = image
             data = bytes(buf)
@@ -449,7 +480,9 @@ class RuntimeClient:
             return FrameResult(fid, None, dropped=msg["reason"], round_trip_ms=self._since(msg))
         out = self.output_spec
         j = msg["slot"]
-        if self.transport == "inline":
+        if self._device is not None:
+            image = self._device.read(j, to_host=not self.device_frames)
+        elif self.transport == "inline":
             image = image_view(msg["data"], out).copy()
         else:
             assert self._outputs is not None
@@ -480,6 +513,9 @@ class RuntimeClient:
                     ring.close()
             self._inputs = self._outputs = None
             self._planes = {}
+            if self._device is not None:
+                self._device.close()
+                self._device = None
 
     # --- I/O thread ------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ DECODE_MAX_ARRAY = 4096
 DECODE_MAX_MAP = 256
 # an error's ref quotes at most this many characters of the offending type
 REF_CHARS = 64
+# bytes of one CUDA IPC memory or event handle (CU_IPC_HANDLE_SIZE)
+IPC_HANDLE_BYTES = 64
 # shortest heartbeat interval a runtime may ask for in welcome
 MIN_HEARTBEAT_MS = 10
 # longest heartbeat interval a runtime may ask for in welcome
@@ -212,6 +214,10 @@ STRUCTS: dict[str, tuple[Field, ...]] = {
         Field("names", "str[]"),
         Field("size", "uint"),
         Field("pitch", "uint"),
+        Field("ipc_handles", "bin", required=False),
+        Field("ipc_offsets", "uint[]", required=False),
+        Field("ipc_ready", "bin", required=False),
+        Field("ipc_free", "bin", required=False),
     ),
 }
 
@@ -225,6 +231,7 @@ MESSAGES: dict[str, MessageSpec] = {
             Field("transports", "str[]"),
             Field("pid", "uint", required=False, high=4294967295),
             Field("shm", "str[]", required=False),
+            Field("gpu", "str", required=False),
         ),
     ),
     "welcome": MessageSpec(
@@ -242,6 +249,8 @@ MESSAGES: dict[str, MessageSpec] = {
             Field("max_message", "uint", low=65536, high=4294967295),
             Field("default_model", "str", required=False),
             Field("models", "str[]", required=False),
+            Field("gpu", "str", required=False),
+            Field("fallback", "str", required=False),
         ),
     ),
     "bind": MessageSpec(
@@ -284,6 +293,7 @@ MESSAGES: dict[str, MessageSpec] = {
             Field("codec", "str", required=False, choices=("lz4",)),
             Field("motion", "ring_reply", required=False),
             Field("depth", "ring_reply", required=False),
+            Field("fallback", "str", required=False),
         ),
     ),
     "set_style": MessageSpec(
@@ -446,6 +456,7 @@ __all__ = [
     "FRAME_FLAGS_KNOWN",
     "Field",
     "INT",
+    "IPC_HANDLE_BYTES",
     "MAP",
     "MAX_BIND_BYTES",
     "MAX_DIMENSION",

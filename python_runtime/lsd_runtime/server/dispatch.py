@@ -29,8 +29,9 @@ from ..pipeline.pixel_formats import RingSpec
 from ..protocol import DropReason, ErrorCode, ProtocolError
 from ..transport.shm import USE_MEMFD
 from .config import ServerConfig, supported_transports
+from .cuda_offer import CudaOffer, choose, probe
 from .liveness import ProcessWatch
-from .session import Session
+from .session import DeviceRingFactory, Session
 from .slot_budget import SlotBudget
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,21 @@ class Dispatcher:
         send: Sender,
         device: torch.device | None = None,
         segment_prefix: str | None = None,
+        cuda_offer: CudaOffer | None = None,
+        device_rings: DeviceRingFactory | None = None,
     ):
+        """``cuda_offer``: what this runtime serves for ``cuda_ipc`` (default: ``probe`` of
+        ``config.device`` now); ``device_rings`` makes a session's device slot rings (default:
+        ``CudaIpcRing``; the tests give stand-ins)."""
         self.config = config
         self.token = token
         self.device = device if device is not None else torch.device(config.device)
         self._send = send
         self._segment_prefix = segment_prefix or f"/lsd-{os.getpid()}"
+        self.cuda_offer = cuda_offer if cuda_offer is not None else probe(config.device)
+        self._device_rings = device_rings
+        if self.cuda_offer.available:
+            log.info("cuda_ipc served on %s (cuda:%d)", self.cuda_offer.gpu, self.cuda_offer.device_index)
         self.sessions: dict[bytes, Session] = {}
         self.slot_budget = SlotBudget(config.max_slot_bytes)
         self._watches: dict[bytes, ProcessWatch] = {}
@@ -154,7 +164,8 @@ class Dispatcher:
         self._send(identity, protocol.make("pong", msg["id"], time=float(msg["time"])))
 
     def _on_bind(self, _identity: bytes, session: Session, msg: dict[str, Any], _data: bytes | None) -> None:
-        if msg["transport"] != session.transport:
+        fallback_bind = session.transport == "cuda_ipc" and msg["transport"] == "shm"
+        if msg["transport"] != session.transport and not fallback_bind:
             raise ProtocolError(
                 ErrorCode.TRANSPORT_UNAVAILABLE,
                 f"this session negotiated '{session.transport}', not '{msg['transport'][:32]}'",
@@ -176,7 +187,7 @@ class Dispatcher:
                         "bind",
                         msg["id"],
                     )
-        session.on_bind(msg)
+        session.on_bind(msg, transport=msg["transport"])
 
     def _on_bye(self, identity: bytes, _session: Session, msg: dict[str, Any], _data: bytes | None) -> None:
         self._send(identity, protocol.make("bye", msg["id"], reason="goodbye"))
@@ -207,21 +218,23 @@ class Dispatcher:
                 rid,
             )
         offered = supported_transports(self.config)
-        usable = list(offered)
+        if self.cuda_offer.available:
+            offered.append("cuda_ipc")
+        usable = [t for t in offered if t != "cuda_ipc"]  # cuda_ipc: also the client's GPU (choose)
         why = ""
         if "shm" in usable and USE_MEMFD and "memfd" not in msg.get("shm", ["named"]):
             # this runtime's slots are sealed memfds; a client that cannot open them would fail at bind
             usable.remove("shm")
             why = (
-                "; its shm slots are sealed memfds, and the client did not list 'memfd' in hello.shm "
+                "its shm slots are sealed memfds, and the client did not list 'memfd' in hello.shm "
                 "(an older client: update it)"
             )
-        chosen = next((t for t in msg["transports"] if t in usable), None)
+        chosen, fallback = choose(msg["transports"], usable, self.cuda_offer, msg.get("gpu"), why)
         if chosen is None:
             raise ProtocolError(
                 ErrorCode.TRANSPORT_UNAVAILABLE,
                 f"none of the client's transports ({', '.join(msg['transports'])[:100]}) "
-                f"is available; the runtime offers {', '.join(offered)}{why}",
+                f"is available; the runtime offers {', '.join(offered)}" + (f"; {why}" if why else ""),
                 "hello",
                 rid,
             )
@@ -242,6 +255,8 @@ class Dispatcher:
             name_prefix=f"{self._segment_prefix}-{sid}",
             transport=chosen,
             budget=self.slot_budget,
+            device_rings=self._device_rings,
+            cuda_device=self.cuda_offer.device_index,
         )
         session.conn = conn
         session.client_name = msg["client"][:64]
@@ -249,7 +264,13 @@ class Dispatcher:
         if msg.get("pid"):
             self._watches[identity] = ProcessWatch(msg["pid"])
         backends = available_backends()
-        log.info("session %s opened for %s (transport %s)", sid, msg["client"][:64], chosen)
+        log.info(
+            "session %s opened for %s (transport %s%s)",
+            sid,
+            msg["client"][:64],
+            chosen,
+            f"; {fallback}" * bool(fallback),
+        )
         self._send(
             identity,
             protocol.make(
@@ -266,6 +287,8 @@ class Dispatcher:
                 max_message=protocol.MAX_MESSAGE_BYTES,
                 default_model=DEFAULT_MODEL,
                 models=known_models(backends),
+                gpu=self.cuda_offer.gpu,
+                fallback=protocol.fit(fallback) if fallback else None,
             ),
         )
 

@@ -22,6 +22,7 @@ import torch
 from .. import protocol
 from ..backends import Backend, StyleError, StyleRequest, create_backend
 from ..backends.model_names import ModelChoice, resolve_request
+from ..pipeline.device_path import Converters, DeviceFramePath, SessionStream
 from ..pipeline.frame_pipeline import FramePipeline
 from ..pipeline.latency import LatencyWindow
 from ..pipeline.pixel_formats import RingSpec
@@ -34,6 +35,14 @@ from .slot_budget import SPARE_BYTES, SlotBudget, default_slot_budget, memory_av
 
 Sender = Callable[[bytes, dict[str, Any]], None]
 ResultSink = Callable[[dict[str, Any]], None]
+# makes one ring of exported device slots: (spec, CUDA device index) -> CudaIpcRing or a stand-in
+DeviceRingFactory = Callable[[RingSpec, int], Any]
+
+
+def cuda_ipc_ring(spec: RingSpec, device_index: int) -> Any:
+    from ..transport.cuda_ipc import CudaIpcRing
+
+    return CudaIpcRing(spec, device_index)
 
 
 class FrameTap(Protocol):
@@ -73,9 +82,11 @@ class PendingFrame:
 class Binding:
     """Everything one ``bind`` allocated; replaced whole by a re-bind."""
 
-    inputs: SlotRing
-    outputs: SlotRing
+    inputs: Any  # SlotRing, or a ring of device slots (cuda_ipc: CudaIpcRing)
+    outputs: Any
     pipeline: FramePipeline
+    transport: str = "shm"
+    device_path: DeviceFramePath | None = None  # cuda_ipc: the stream-ordered frame path
     out_free: set[int] = field(default_factory=set)
     out_held: set[int] = field(default_factory=set)
     in_runtime: set[int] = field(default_factory=set)  # input slots the runtime owns
@@ -88,15 +99,25 @@ class Binding:
     motion: SlotRing | None = None  # the engine's motion vectors, slot for slot with inputs
     depth: SlotRing | None = None  # the engine's depth, likewise
 
-    def rings(self) -> list[SlotRing]:
+    def rings(self) -> list[Any]:
         return [r for r in (self.inputs, self.outputs, self.motion, self.depth) if r is not None]
 
     def close(self) -> None:
+        if self.device_path is not None:
+            # the work queued on the session's stream still reads and writes these slots
+            self.device_path.stream.synchronize()
         for ring in self.rings():
             ring.close()
         if self.budget is not None:
             self.budget.give(self.nbytes)
             self.budget = None
+
+
+def ring_reply(ring: Any) -> dict[str, Any]:
+    """A ``bound`` ring reply: a device ring says it itself (handles, events); host rings name slots."""
+    if hasattr(ring, "ring_reply"):
+        return dict(ring.ring_reply())
+    return {"names": ring.names, "size": ring.spec.size, "pitch": ring.spec.pitch}
 
 
 class Session:
@@ -110,10 +131,15 @@ class Session:
         name_prefix: str,
         transport: str,
         budget: SlotBudget | None = None,
+        device_rings: DeviceRingFactory | None = None,
+        cuda_device: int = 0,
     ):
         self.id = session_id
         self._budget = budget if budget is not None else SlotBudget(default_slot_budget())
-        self.transport = transport  # negotiated in hello; every bind uses it
+        self.transport = transport  # negotiated in hello; every bind uses it (cuda_ipc: or shm)
+        self._device_rings = device_rings or cuda_ipc_ring
+        self.cuda_device = cuda_device
+        self._stream: SessionStream | None = None  # cuda_ipc: made at the first device bind
         self.identity = identity
         self.client_name = ""  # hello.client
         self.style_request: StyleRequest | None = None  # the last style applied, resolved
@@ -150,8 +176,10 @@ class Session:
     def reply(self, msg_type: str, request_id: int, **fields: Any) -> None:
         self._send(self.identity, protocol.make(msg_type, request_id, **fields))
 
-    def on_bind(self, msg: dict[str, Any]) -> None:
-        transport = self.transport  # the server checked bind names it
+    def on_bind(self, msg: dict[str, Any], transport: str | None = None) -> None:
+        """Allocate the rings ``msg`` asks for on ``transport`` (the server checked it: the session's,
+        or ``shm`` in a ``cuda_ipc`` session) and answer ``bound``."""
+        transport = transport or self.transport
         try:
             in_spec = RingSpec.from_message(msg["input"])
             out_spec = RingSpec.from_message(msg["output"])
@@ -192,30 +220,22 @@ class Session:
                 "bind",
                 msg["id"],
             )
-        available = memory_available()
-        if total > available - SPARE_BYTES:
-            raise ProtocolError(
-                ErrorCode.NO_MEMORY,
-                f"'bind' rings need {total / 2**20:.1f} MiB; the system has {available / 2**20:.1f} MiB "
-                f"available, and at least {SPARE_BYTES >> 20} MiB must stay free",
-                "bind",
-                msg["id"],
-            )
-        left = self._budget.take(total)
-        if left is not None:
-            raise ProtocolError(
-                ErrorCode.NO_MEMORY,
-                f"'bind' rings need {total / 2**20:.1f} MiB; {max(left, 0) / 2**20:.1f} MiB of the "
-                f"{self._budget.limit / 2**20:.1f} MiB all sessions' slots may take are left "
-                "(serve --max-slot-memory)",
-                "bind",
-                msg["id"],
-            )
-        with self._lock:
-            if "model_width" in msg:
-                model = (msg["model_width"], msg["model_height"])
+        fallback = ""
+        if transport == "cuda_ipc":
+            try:
+                device_rings = self._device_ring_pair(in_spec, out_spec)
+            except (RuntimeError, MemoryError, OSError) as exc:  # CudaUnavailable, a failed cuMemAlloc
+                log.warning("session %s: cuda_ipc rings failed, binding shm instead: %s", self.id, exc)
+                fallback = protocol.fit(
+                    f"cuda_ipc: the device slots could not be allocated ({exc}); "
+                    "the rings are in shared memory"
+                )
+                transport = "shm"
             else:
-                model = self.backend.model_size(in_spec.width, in_spec.height)
+                self._install(msg, in_spec, out_spec, device_rings, transport, 0, None, None, None)
+                return
+        self._reserve_host_memory(total, msg["id"])
+        with self._lock:
             gen = self._generation + 1
             prefix = f"{self._name_prefix}-g{gen}"
             made: list[SlotRing] = []
@@ -248,27 +268,110 @@ class Session:
                         msg["id"],
                     ) from None
                 raise
+            self._generation = gen
+        planes = (
+            (motion_spec, motion_desc) if motion_spec and motion_desc else None,
+            (depth_spec, depth_desc) if depth_spec and depth_desc else None,
+        )
+        self._install(
+            msg,
+            in_spec,
+            out_spec,
+            (inputs, outputs),
+            transport,
+            total,
+            motion_ring,
+            depth_ring,
+            planes,
+            fallback,
+        )
+
+    def _device_ring_pair(self, in_spec: RingSpec, out_spec: RingSpec) -> tuple[Any, Any]:
+        """The input and output rings of exported device slots (both, or neither and an error)."""
+        inputs = self._device_rings(in_spec, self.cuda_device)
+        try:
+            outputs = self._device_rings(out_spec, self.cuda_device)
+        except BaseException:
+            inputs.close()
+            raise
+        return inputs, outputs
+
+    def _reserve_host_memory(self, total: int, request_id: int) -> None:
+        """Take ``total`` bytes of the slot budget for host rings, or refuse the bind (no_memory)."""
+        available = memory_available()
+        if total > available - SPARE_BYTES:
+            raise ProtocolError(
+                ErrorCode.NO_MEMORY,
+                f"'bind' rings need {total / 2**20:.1f} MiB; the system has {available / 2**20:.1f} MiB "
+                f"available, and at least {SPARE_BYTES >> 20} MiB must stay free",
+                "bind",
+                request_id,
+            )
+        left = self._budget.take(total)
+        if left is not None:
+            raise ProtocolError(
+                ErrorCode.NO_MEMORY,
+                f"'bind' rings need {total / 2**20:.1f} MiB; {max(left, 0) / 2**20:.1f} MiB of the "
+                f"{self._budget.limit / 2**20:.1f} MiB all sessions' slots may take are left "
+                "(serve --max-slot-memory)",
+                "bind",
+                request_id,
+            )
+
+    def _install(
+        self,
+        msg: dict[str, Any],
+        in_spec: RingSpec,
+        out_spec: RingSpec,
+        rings: tuple[Any, Any],
+        transport: str,
+        nbytes: int,
+        motion_ring: SlotRing | None,
+        depth_ring: SlotRing | None,
+        planes: tuple[Any, Any] | None,
+        fallback: str = "",
+    ) -> None:
+        """Make the new rings the session's (retiring the old ones) and answer ``bound``."""
+        inputs, outputs = rings
+        device = transport == "cuda_ipc"
+        with self._lock:
+            if "model_width" in msg:
+                model = (msg["model_width"], msg["model_height"])
+            else:
+                model = self.backend.model_size(in_spec.width, in_spec.height)
+            motion_plane, depth_plane = planes if planes is not None else (None, None)
             pipeline = FramePipeline(
                 in_spec,
                 out_spec,
                 model[0],
                 model[1],
                 self.device,
-                motion_plane=(motion_spec, motion_desc) if motion_spec and motion_desc else None,
-                depth_plane=(depth_spec, depth_desc) if depth_spec and depth_desc else None,
+                motion_plane=motion_plane,
+                depth_plane=depth_plane,
             )
+            device_path = None
+            if device:
+                slot_device = inputs.buffers[0].device
+                if self._stream is None or self._stream.device != slot_device:
+                    self._stream = SessionStream(slot_device)
+                device_path = DeviceFramePath(
+                    in_spec, out_spec, model[0], model[1], self._stream, Converters.for_device(slot_device)
+                )
             self._retire_binding(DropReason.REBIND)
-            self._generation = gen
+            if device:
+                self._generation += 1
             codec = inline_codec.choose(msg.get("codecs")) if transport == "inline" else None
             self.binding = Binding(
                 inputs,
                 outputs,
                 pipeline,
+                transport=transport,
+                device_path=device_path,
                 out_free=set(range(out_spec.slots)),
                 model_fixed="model_width" in msg,
                 codec=codec,
-                budget=self._budget,
-                nbytes=total,
+                budget=None if device else self._budget,
+                nbytes=nbytes,
                 motion=motion_ring,
                 depth=depth_ring,
             )
@@ -276,15 +379,16 @@ class Session:
             "bound",
             msg["id"],
             transport=transport,
-            input={"names": inputs.names, "size": in_spec.size, "pitch": in_spec.pitch},
-            output={"names": outputs.names, "size": out_spec.size, "pitch": out_spec.pitch},
+            input=ring_reply(inputs),
+            output=ring_reply(outputs),
             model_width=model[0],
             model_height=model[1],
             codec=codec,
+            fallback=fallback or None,
             **{
-                name: {"names": ring.names, "size": ring.spec.size, "pitch": ring.spec.pitch}
+                name: ring_reply(ring)
                 for name, ring in (("motion", motion_ring), ("depth", depth_ring))
-                if ring is not None
+                if ring
             },
         )
 
@@ -554,6 +658,8 @@ class Session:
                     spec = b.pipeline.input_spec
                     width, height = backend.model_size(spec.width, spec.height)
                     b.pipeline = replace(b.pipeline, model_width=width, model_height=height)
+                    if b.device_path is not None:
+                        b.device_path = replace(b.device_path, model_width=width, model_height=height)
         self.style_request = request
         fields = dict(
             backend=backend.name,
@@ -586,19 +692,30 @@ class Session:
         with self._lock:
             gap, self._motion_gap = self._motion_gap, False
         try:
-            stage = b.pipeline.run(
-                self.backend,
-                b.inputs.buffers[frame.slot],
-                b.outputs.buffers[out_slot],
-                reset=bool(frame.flags & protocol.FLAG_RESET),
-                capture=tap.capture if watched and tap is not None else None,
-                motion_src=b.motion.buffers[frame.slot]
-                if b.motion and frame.flags & protocol.FLAG_MOTION and not gap
-                else None,
-                depth_src=b.depth.buffers[frame.slot]
-                if b.depth and frame.flags & protocol.FLAG_DEPTH
-                else None,
-            )
+            if b.device_path is not None:
+                stage = b.device_path.run(
+                    self.backend,
+                    b.inputs,
+                    frame.slot,
+                    b.outputs,
+                    out_slot,
+                    reset=bool(frame.flags & protocol.FLAG_RESET),
+                    capture=tap.capture if watched and tap is not None else None,
+                )
+            else:
+                stage = b.pipeline.run(
+                    self.backend,
+                    b.inputs.buffers[frame.slot],
+                    b.outputs.buffers[out_slot],
+                    reset=bool(frame.flags & protocol.FLAG_RESET),
+                    capture=tap.capture if watched and tap is not None else None,
+                    motion_src=b.motion.buffers[frame.slot]
+                    if b.motion and frame.flags & protocol.FLAG_MOTION and not gap
+                    else None,
+                    depth_src=b.depth.buffers[frame.slot]
+                    if b.depth and frame.flags & protocol.FLAG_DEPTH
+                    else None,
+                )
         except Exception:
             error = (
                 f"backend '{self.backend.name}' failed on frame {frame.frame_id}; the runtime's log "

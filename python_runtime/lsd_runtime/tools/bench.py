@@ -1,9 +1,13 @@
-"""``lsd-runtime bench``: frame round trips through a real runtime, shm beside inline.
+"""``lsd-runtime bench``: frame round trips through a real runtime, shm beside inline
+(``--transport cuda_ipc``: device slots beside both, the runtime on the GPU).
 
 Round trip = the client writes the frame into its input slot (or message), the runtime
 restyles it with the identity effect, and the client has copied the result out of the
-output slot (or message). "seq" runs one frame at a time (latency); "stream" keeps two
-frames in flight as an engine would (throughput, latest frame wins).
+output slot (or message): with the identity effect, the bridge's whole overhead. On
+``cuda_ipc`` the frame is a CUDA tensor from start to end (as a game's render target) and the
+round trip ends when the client's stream has copied the result out. "seq" runs one frame at
+a time (latency); "stream" keeps two frames in flight as an engine would (throughput, latest
+frame wins).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -89,24 +95,47 @@ def measure(client: RuntimeClient, image: np.ndarray, frames: int, warmup: int, 
     )
 
 
+def device_image(image: np.ndarray) -> Any:
+    """The frame as a CUDA tensor (where a game's frame is)."""
+    import torch
+
+    return torch.from_numpy(image).cuda()
+
+
 def run_bench(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.sizes)
-    transports = [args.transport] + (["inline"] if args.transport != "inline" else [])
+    transports = {"cuda_ipc": ["cuda_ipc", "shm", "inline"], "shm": ["shm", "inline"]}.get(
+        args.transport, [args.transport]
+    )
+    on_gpu = "cuda_ipc" in transports
+    if on_gpu:
+        from ..transport.cuda_ipc import missing_for_cuda_ipc
+
+        missing = missing_for_cuda_ipc()
+        if missing:
+            print(f"lsd-runtime bench: --transport cuda_ipc needs {'; '.join(missing)}", file=sys.stderr)
+            return 2
     rows: list[BenchRow] = []
     print(
         f"lsd-runtime bench: {', '.join(transports)} at {args.sizes}, {args.format}, identity effect, "
         f"{args.frames} timed frames each"
     )
-    with RuntimeProcess(args=["--inline"]) as runtime:
+    with RuntimeProcess(args=["--inline", *(["--device", "cuda"] if on_gpu else [])]) as runtime:
         for width, height in tqdm(sizes, desc="sizes", unit="size", disable=None):
             rng = np.random.default_rng(width * height)
             image = as_format(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), args.format)
             for transport in transports:
-                with RuntimeClient(runtime.endpoint, runtime.token, transports=(transport,)) as client:
+                device = transport == "cuda_ipc"
+                with RuntimeClient(
+                    runtime.endpoint, runtime.token, transports=(transport,), device_frames=device
+                ) as client:
                     client.bind(width, height, args.format)
+                    if client.transport != transport:
+                        raise RuntimeError(f"{transport} was not used: {client.fallback}")
                     client.set_style(style="identity")
+                    frame = device_image(image) if device else image
                     rows.append(
-                        measure(client, image, args.frames, args.warmup, f"{transport} {width}x{height}")
+                        measure(client, frame, args.frames, args.warmup, f"{transport} {width}x{height}")
                     )
     print_table(rows, transports)
     if args.json:
@@ -131,8 +160,8 @@ def print_table(rows: list[BenchRow], transports: list[str]) -> None:
             f"| {r.transport} | {r.width}x{r.height} | {r.format} | {r.p50_ms:.3f} | {r.p99_ms:.3f} "
             f"| {r.seq_fps:.0f} | {r.stream_fps:.0f} | {r.runtime_total_p50_ms:.3f} |"
         )
-    if len(transports) == 2:
-        base, other = transports[1], transports[0]
+    base = transports[-1]
+    for other in transports[:-1]:
         print(f"\nratio {base} / {other} (higher = {other} faster):")
         for r in rows:
             if r.transport != other:

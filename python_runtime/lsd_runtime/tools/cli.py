@@ -264,8 +264,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--transport",
         default="shm",
-        choices=["shm", "inline"],
-        help="transport to measure; inline always runs beside it as the baseline",
+        choices=["shm", "inline", "cuda_ipc"],
+        help="transport to measure; inline always runs beside it as the baseline (cuda_ipc: shm too, "
+        "and the runtime runs on the GPU with frames kept on the device)",
     )
     p.add_argument("--sizes", default="256x256,512x512,1920x1080", help="WxH list (%(default)s)")
     p.add_argument("--frames", type=int, default=300, help="timed frames per size and transport")

@@ -55,6 +55,16 @@ def check_cuda() -> list[tuple[str, str, str]]:
     return rows
 
 
+def check_cuda_ipc() -> tuple[str, str, str]:
+    """Whether ``serve --device cuda`` would serve ``cuda_ipc`` here, and on which GPU."""
+    from ..server.cuda_offer import probe
+
+    offer = probe("cuda")
+    if offer.available:
+        return OK, "transport cuda_ipc", f"device slots on {offer.gpu} (serve --device cuda)"
+    return NO, "transport cuda_ipc", offer.why_not + "; clients fall back to shm"
+
+
 def check_runtime() -> tuple[str, str, str]:
     try:
         info = read_state()
@@ -87,7 +97,7 @@ def run_doctor() -> int:
     shm_ok, shm_note = check_shm()
     rows.append((OK if shm_ok else NO, "transport shm", shm_note))
     rows.append((OK, "transport inline", "pixels inside ZeroMQ messages (remote runtimes, baseline)"))
-    rows.append((NO, "transport cuda_ipc", "not in this build yet (GPU path: planned)"))
+    rows.append(check_cuda_ipc())
     rows.append((OK if ipc else NO, "endpoint ipc://", "available" if ipc else "not in this libzmq; use tcp"))
     rows += check_cuda()
     backends = available_backends()

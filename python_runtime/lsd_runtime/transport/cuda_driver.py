@@ -12,12 +12,14 @@ import threading
 from types import ModuleType
 from typing import Any
 
+from .. import protocol
+
 
 class CudaUnavailable(RuntimeError):
     """CUDA cannot be used on this machine; the message names what is missing."""
 
 
-IPC_HANDLE_BYTES = 64  # CU_IPC_HANDLE_SIZE: CUipcMemHandle and CUipcEventHandle are 64 opaque bytes
+IPC_HANDLE_BYTES = protocol.IPC_HANDLE_BYTES  # CU_IPC_HANDLE_SIZE: CUipcMemHandle, CUipcEventHandle
 INSTALL_HINT = "pip install cuda-python (it must not replace torch)"
 
 _lock = threading.Lock()

@@ -33,6 +33,7 @@ import torch
 
 from ..pipeline.pixel_formats import RingSpec
 from .cuda_driver import (
+    IPC_HANDLE_BYTES,
     ContextScope,
     CudaUnavailable,
     check,
@@ -167,16 +168,16 @@ class CudaIpcRing:
         return []
 
     def ring_reply(self) -> dict[str, Any]:
-        """The ``bound`` ring reply: the shm fields plus the cuda_ipc ones (PROTOCOL additions)."""
+        """The ``bound`` ring reply (PROTOCOL.md, device slots): per slot, concatenated in slot
+        order, the memory handle and the ``ready``/``free`` event handles, 64 bytes each."""
         return {
             "names": [],
             "size": self.spec.size,
             "pitch": self.spec.pitch,
-            "alloc_size": self.alloc_size,
-            "device": self.device,
-            "handles": list(self.handles),
-            "ready_events": list(self.ready_events),
-            "free_events": list(self.free_events),
+            "ipc_handles": b"".join(self.handles),
+            "ipc_offsets": [0] * len(self.handles),
+            "ipc_ready": b"".join(self.ready_events),
+            "ipc_free": b"".join(self.free_events),
         }
 
     # --- per-frame ordering (stream-ordered, no host wait) --------------------------------
@@ -244,17 +245,21 @@ class CudaIpcPeerRing:
         self.device_index = device_index
         self._dev, self._ctx = primary_context(device_index)
         self._ptrs: list[int] = []
+        self._bases: list[int] = []  # what cuIpcOpenMemHandle returned (closed at the end)
         self._ready: list[Any] = []
         self._free: list[Any] = []
         self.buffers: list[torch.Tensor] = []
         try:
             with ContextScope(self._ctx):
-                for h in reply["handles"]:
+                offsets = reply.get("ipc_offsets") or [0] * len(split_handles(reply["ipc_handles"]))
+                for h, offset in zip(split_handles(reply["ipc_handles"]), offsets, strict=True):
                     mem = handle_from_bytes(drv.CUipcMemHandle, h)
                     opened = drv.cuIpcOpenMemHandle(mem, CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)
-                    self._ptrs.append(int(check(opened, "cuIpcOpenMemHandle")))
-                for key, dest in (("ready_events", self._ready), ("free_events", self._free)):
-                    for h in reply[key]:
+                    base = int(check(opened, "cuIpcOpenMemHandle"))
+                    self._bases.append(base)
+                    self._ptrs.append(base + int(offset))
+                for key, dest in (("ipc_ready", self._ready), ("ipc_free", self._free)):
+                    for h in split_handles(reply[key]):
                         ev = handle_from_bytes(drv.CUipcEventHandle, h)
                         dest.append(check(drv.cuIpcOpenEventHandle(ev), "cuIpcOpenEventHandle"))
             self.buffers = [device_view(p, self.size, device_index) for p in self._ptrs]
@@ -279,7 +284,7 @@ class CudaIpcPeerRing:
         check(drv.cuEventRecord(self._free[k], drv.CUstream(stream)), "cuEventRecord")
 
     def close(self) -> None:
-        if not (self._ptrs or self._ready or self._free):
+        if not (self._bases or self._ready or self._free):
             return
         drv = driver()
         self.buffers = []
@@ -288,10 +293,19 @@ class CudaIpcPeerRing:
                 with contextlib.suppress(RuntimeError):
                     check(drv.cuEventSynchronize(ev), "cuEventSynchronize")
                 check(drv.cuEventDestroy(ev), "cuEventDestroy")
-            for p in self._ptrs:
+            for p in self._bases:
                 check(drv.cuIpcCloseMemHandle(p), "cuIpcCloseMemHandle")
-        self._ptrs, self._ready, self._free = [], [], []
+        self._ptrs, self._bases, self._ready, self._free = [], [], [], []
         check(drv.cuDevicePrimaryCtxRelease(self._dev), "cuDevicePrimaryCtxRelease")
+
+
+def split_handles(blob: bytes) -> list[bytes]:
+    """The 64-byte handles of a ring reply's ``ipc_handles`` / ``ipc_ready`` / ``ipc_free``."""
+    n = IPC_HANDLE_BYTES
+    if not isinstance(blob, bytes | bytearray) or not blob or len(blob) % n:
+        size = len(blob) if isinstance(blob, bytes | bytearray) else type(blob).__name__
+        raise ValueError(f"CUDA IPC handles come {n} bytes per slot; got {size} bytes")
+    return [bytes(blob[i : i + n]) for i in range(0, len(blob), n)]
 
 
 def missing_for_cuda_ipc(device_index: int = 0) -> list[str]:

@@ -4,14 +4,9 @@
 #include <string>
 #include <tuple>
 
-#include "client.hpp"
+#include "c_api_internal.hpp"
 #include "cuda_loader.hpp"
 #include "state_file.hpp"
-
-struct lsd_client {
-    lsd::Client impl;
-    explicit lsd_client(const lsd_client_config& cfg) : impl(cfg) {}
-};
 
 namespace lsd {
 namespace {
@@ -23,49 +18,9 @@ void clear_last_error() { g_last_error.clear(); }
 }  // namespace lsd
 
 using lsd::set_last_error;
+using namespace lsd::capi;
 
 namespace {
-
-// Copies a caller struct of `given` bytes into a zeroed full-size one (older callers).
-template <typename T>
-bool read_struct(const T* in, T& out, const char* what) {
-    out = T{};
-    if (!in) {
-        set_last_error(std::string(what) + " is NULL");
-        return false;
-    }
-    uint32_t given = in->struct_size;
-    if (given < sizeof(uint32_t) * 2) {
-        set_last_error(std::string(what) + ".struct_size is not set (use sizeof or the *_init helper)");
-        return false;
-    }
-    std::memcpy(&out, in, given < sizeof(T) ? given : sizeof(T));
-    out.struct_size = sizeof(T);
-    return true;
-}
-
-template <typename T>
-void write_struct(T* dst, const T& src) {
-    uint32_t n = dst->struct_size < sizeof(T) ? dst->struct_size : static_cast<uint32_t>(sizeof(T));
-    uint32_t keep = dst->struct_size;
-    std::memcpy(dst, &src, n);
-    dst->struct_size = keep;
-}
-
-// A caller's C enum field as the int it holds. Reading a C enum that holds a value none of its
-// enumerators has is undefined in C++, so the fields are checked through their bytes first.
-template <typename E>
-int enum_value(const E& field) {
-    static_assert(sizeof(E) == sizeof(int), "C enums are int-sized on every supported platform");
-    int v;
-    std::memcpy(&v, &field, sizeof v);
-    return v;
-}
-
-bool valid_format(const lsd_format& f) {
-    int v = enum_value(f);
-    return v == LSD_FORMAT_RGBA8 || v == LSD_FORMAT_BGRA8 || v == LSD_FORMAT_RGBA16F;
-}
 
 std::string range(uint64_t low, uint64_t high) { return std::to_string(low) + ".." + std::to_string(high); }
 
@@ -154,22 +109,6 @@ bool check_planes(const lsd_bind_desc& d, int transport, uint32_t& motion_bpp, u
 }
 
 bool valid_model_side(uint32_t v) { return v >= LSD_MIN_MODEL_DIMENSION && v <= LSD_MAX_MODEL_DIMENSION; }
-
-#define LSD_GUARD_BEGIN try {
-#define LSD_GUARD_END                                           \
-  }                                                             \
-  catch (const std::bad_alloc&) {                               \
-    set_last_error("out of memory");                            \
-    return LSD_E_INTERNAL;                                      \
-  }                                                             \
-  catch (const std::exception& e) {                             \
-    set_last_error(std::string("internal error: ") + e.what()); \
-    return LSD_E_INTERNAL;                                      \
-  }                                                             \
-  catch (...) {                                                 \
-    set_last_error("internal error");                           \
-    return LSD_E_INTERNAL;                                      \
-  }
 
 }  // namespace
 
@@ -301,11 +240,15 @@ LSD_API lsd_status lsd_client_bind(lsd_client* c, const lsd_bind_desc* desc, uin
     lsd_bind_desc d;
     if (!read_struct(desc, d, "bind desc")) return LSD_E_INVALID_ARGUMENT;
     int transport = enum_value(d.transport);
-    if (transport != LSD_TRANSPORT_SHM && transport != LSD_TRANSPORT_INLINE) {
-        set_last_error(transport == LSD_TRANSPORT_CUDA_IPC || transport == LSD_TRANSPORT_CUDA_VMM
-                           ? "this build supports the shm and inline transports (cuda_ipc and cuda_vmm come later)"
+    if (transport != LSD_TRANSPORT_SHM && transport != LSD_TRANSPORT_INLINE && transport != LSD_TRANSPORT_CUDA_IPC) {
+        set_last_error(transport == LSD_TRANSPORT_CUDA_VMM
+                           ? "cuda_vmm is not in this build yet: bind LSD_TRANSPORT_CUDA_IPC (Linux) or shm"
                            : "transport is not an lsd_transport");
         return LSD_E_UNSUPPORTED;
+    }
+    if (transport == LSD_TRANSPORT_CUDA_IPC && d.device_ordinal < 0) {
+        set_last_error("device_ordinal is " + std::to_string(d.device_ordinal) + "; a CUDA device ordinal is >= 0");
+        return LSD_E_INVALID_ARGUMENT;
     }
     if (!check_ring(d.input, "input") || !check_ring(d.output, "output")) return LSD_E_INVALID_ARGUMENT;
     int codec = enum_value(d.codec);
@@ -409,8 +352,8 @@ LSD_API lsd_status lsd_client_submit(lsd_client* c, const lsd_frame_in* frame, u
     lsd_frame_in f;
     if (!read_struct(frame, f, "frame")) return LSD_E_INVALID_ARGUMENT;
     if (f.device_ptr) {
-        set_last_error("device pointers need a cuda transport (not in this build)");
-        return LSD_E_UNSUPPORTED;
+        set_last_error("frame.device_ptr is for frames on the GPU: use lsd_client_submit_cuda");
+        return LSD_E_INVALID_ARGUMENT;
     }
     if (f.flags & ~static_cast<uint32_t>(LSD_FRAME_FLAGS_KNOWN)) {
         set_last_error("frame.flags has bits beyond LSD_FRAME_RESET, LSD_FRAME_MOTION and LSD_FRAME_DEPTH");
@@ -437,8 +380,8 @@ LSD_API lsd_status lsd_client_take(lsd_client* c, lsd_frame_out* out, uint32_t t
     lsd_frame_out o;
     if (!read_struct(out, o, "frame_out")) return LSD_E_INVALID_ARGUMENT;
     if (o.device_ptr) {
-        set_last_error("device pointers need a cuda transport (not in this build)");
-        return LSD_E_UNSUPPORTED;
+        set_last_error("frame_out.device_ptr is for frames on the GPU: use lsd_client_take_cuda");
+        return LSD_E_INVALID_ARGUMENT;
     }
     if (!o.data) {
         set_last_error("frame_out.data is NULL");

@@ -270,8 +270,16 @@ lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
     }
     // copy outside the lock; the slot is ours and the storage stays alive through `storage`
     uint64_t row = lsd_proto_row_bytes(g.width, g.format);
-    copy_rows(storage->input(slot), g.pitch, static_cast<const unsigned char*>(f.data), f.pitch ? f.pitch : row, row,
-              g.height);
+    if (CudaSlots* cuda = storage->cuda()) {
+        CopyEnd src;
+        src.host = f.data;
+        src.pitch = f.pitch ? f.pitch : row;
+        std::string why;
+        if (!cuda->write_input(slot, src, row, g.height, nullptr, true, why)) return give_back_input(slot, gen, why);
+    } else {
+        copy_rows(storage->input(slot), g.pitch, static_cast<const unsigned char*>(f.data), f.pitch ? f.pitch : row,
+                  row, g.height);
+    }
     uint32_t flags = f.flags & ~(LSD_FRAME_MOTION | LSD_FRAME_DEPTH);  // the planes given say which are filled
     for (auto [plane, given, pitch, bit] :
          {std::make_tuple(&storage->motion(), f.motion, f.motion_pitch, LSD_FRAME_MOTION),
@@ -282,6 +290,11 @@ lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
                   pitch ? pitch : plane_row, plane_row, g.height);
         flags |= bit;
     }
+    return queue_frame(slot, gen, id, flags, f.time, frame_id);
+}
+
+lsd_status Client::queue_frame(uint32_t slot, uint64_t gen, uint64_t id, uint32_t flags, double time,
+                               uint64_t* frame_id) {
     std::lock_guard<std::mutex> lk(mu_);
     if (gen != slots_.generation()) {
         set_last_error("the binding changed while the frame was copied (reconnect or rebind); frame skipped");
@@ -294,11 +307,173 @@ lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
     c.id = id;
     c.slot = slot;
     c.flags = flags;
-    c.time = f.time != 0.0 ? f.time : now_seconds();
+    c.time = time != 0.0 ? time : now_seconds();
     cmds_.push_back(c);
     wake_locked();
     if (frame_id) *frame_id = id;
     return LSD_OK;
+}
+
+lsd_status Client::give_back_input(uint32_t slot, uint64_t gen, const std::string& why) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (gen == slots_.generation()) slots_.give_back_input(slot);
+    set_last_error("the frame could not be copied into its slot: " + why);
+    return LSD_E_IO;
+}
+
+lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id) {
+    std::shared_ptr<SlotStorage> storage;
+    uint32_t slot = 0;
+    uint64_t gen = 0, id = 0;
+    RingGeometry g;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
+        }
+        if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
+        g = slots_.input();
+        if (f.width != g.width || f.height != g.height || f.format != g.format) {
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "frame is %ux%u %s; the input ring is %ux%u %s", f.width, f.height,
+                          lsd_proto_format_name(f.format), g.width, g.height, lsd_proto_format_name(g.format));
+            set_last_error(buf);
+            return LSD_E_MISMATCH;
+        }
+        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+        if (src.type == cu::kMemDevice && f.pitch != 0 && f.pitch < row) {
+            set_last_error("frame pitch " + std::to_string(f.pitch) + " is smaller than a row (" + std::to_string(row) +
+                           " bytes)");
+            return LSD_E_INVALID_ARGUMENT;
+        }
+        if (!slots_.storage()->cuda() && !cuda_driver().usable()) {
+            set_last_error("frames on the GPU need a usable NVIDIA driver: " + cuda_driver().why);
+            return LSD_E_UNSUPPORTED;
+        }
+        std::optional<uint32_t> free_slot = slots_.acquire_input();
+        if (!free_slot) {
+            ++stats_.skipped;
+            motion_gap_ = true;
+            set_last_error("every input slot is with the runtime; frame skipped (latest frame wins)");
+            return LSD_NO_FREE_SLOT;
+        }
+        slot = *free_slot;
+        motion_gap_ = false;
+        storage = slots_.storage();
+        gen = slots_.generation();
+        id = next_id();
+    }
+    uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+    CopyEnd from = src;
+    if (from.type == cu::kMemDevice && !from.pitch) from.pitch = row;
+    auto stream = static_cast<cu::Stream>(f.stream);
+    std::string why;
+    bool ok = false;
+    if (CudaSlots* cuda = storage->cuda()) {
+        ok = cuda->write_input(slot, from, row, g.height, stream, false, why);
+    } else if (const CudaContext* ctx = gpu_context(why)) {
+        CopyEnd to;
+        to.host = storage->input(slot);
+        to.pitch = g.pitch;
+        ok = cuda_copy_2d(*ctx, from, to, row, g.height, stream, true, why);  // the slot is host memory
+    }
+    if (!ok) return give_back_input(slot, gen, why);
+    return queue_frame(slot, gen, id, f.flags & LSD_FRAME_RESET, f.time, frame_id);
+}
+
+lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms) {
+    std::shared_ptr<SlotStorage> storage;
+    ReadyFrame r;
+    RingGeometry g;
+    uint64_t gen = 0;
+    {
+        std::unique_lock<std::mutex> lk(mu_);
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
+        }
+        if (slots_.bound() && !slots_.storage()->cuda() && !cuda_driver().usable()) {
+            set_last_error("frames on the GPU need a usable NVIDIA driver: " + cuda_driver().why);
+            return LSD_E_UNSUPPORTED;
+        }
+        cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || slots_.has_ready(); });
+        if (closed_) {
+            set_last_error("client is closed");
+            return LSD_E_CLOSED;
+        }
+        if (!slots_.has_ready()) {
+            if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
+            set_last_error("no new finished frame");
+            return LSD_NO_FRAME;
+        }
+        g = slots_.output();
+        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+        if (dst.type == cu::kMemDevice && out.pitch != 0 && out.pitch < row) {
+            set_last_error("frame pitch " + std::to_string(out.pitch) + " is smaller than a row (" +
+                           std::to_string(row) + " bytes)");
+            return LSD_E_INVALID_ARGUMENT;
+        }
+        r = *slots_.take_ready();
+        storage = slots_.storage();
+        gen = slots_.generation();
+    }
+    uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+    CopyEnd to = dst;
+    if (to.type == cu::kMemDevice && !to.pitch) to.pitch = row;
+    auto stream = static_cast<cu::Stream>(out.stream);
+    std::string why;
+    bool ok = false;
+    if (CudaSlots* cuda = storage->cuda()) {
+        ok = cuda->read_output(r.slot, to, row, g.height, stream, false, why);
+    } else if (const CudaContext* ctx = gpu_context(why)) {
+        CopyEnd from;
+        from.host = storage->output(r.slot);
+        from.pitch = g.pitch;
+        ok = cuda_copy_2d(*ctx, from, to, row, g.height, stream, true, why);
+    }
+    out.width = g.width;
+    out.height = g.height;
+    out.format = g.format;
+    out.frame_id = r.id;
+    out.time = r.time;
+    out.timings = r.timings;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ok) ++stats_.taken;
+    if (gen == slots_.generation()) {
+        slots_.release(r.slot);
+        cmds_.push_back(Cmd{CmdKind::Release});
+        wake_locked();
+    }
+    if (!ok) {
+        set_last_error("the finished frame could not be copied out (it is lost): " + why);
+        return LSD_E_IO;
+    }
+    return LSD_OK;
+}
+
+const CudaContext* Client::gpu_context(std::string& why) {
+    int ordinal = 0;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (bind_.wanted()) ordinal = bind_.wanted()->device_ordinal;
+    }
+    std::lock_guard<std::mutex> lk(gpu_mu_);
+    if (gpu_ctx_ && gpu_ctx_->ordinal() == ordinal) return gpu_ctx_.get();
+    auto ctx = std::make_unique<CudaContext>();
+    if (!ctx->open(ordinal, why)) return nullptr;
+    gpu_ctx_ = std::move(ctx);
+    return gpu_ctx_.get();
+}
+
+void Client::transport_info(lsd_transport_info& o) {
+    std::lock_guard<std::mutex> lk(mu_);
+    o.requested = bind_.wanted() ? bind_.wanted()->transport : LSD_TRANSPORT_SHM;
+    o.transport = slots_.bound() ? path_transport_ : bind_transport_locked(o.requested);
+    o.zero_copy = slots_.bound() && slots_.storage()->cuda() ? 1 : 0;
+    o.cuda_driver = cuda_driver().usable() ? 1 : 0;
+    copy_text(o.gpu, runtime_gpu_);
+    copy_text(o.reason, path_reason_);
 }
 
 lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
@@ -337,8 +512,17 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
         gen = slots_.generation();
     }
     uint64_t row = lsd_proto_row_bytes(g.width, g.format);
-    copy_rows(static_cast<unsigned char*>(out.data), out.pitch ? out.pitch : row, storage->output(r.slot), g.pitch, row,
-              g.height);
+    std::string why;
+    bool copied = true;
+    if (CudaSlots* cuda = storage->cuda()) {
+        CopyEnd to;
+        to.host = out.data;
+        to.pitch = out.pitch ? out.pitch : row;
+        copied = cuda->read_output(r.slot, to, row, g.height, nullptr, true, why);
+    } else {
+        copy_rows(static_cast<unsigned char*>(out.data), out.pitch ? out.pitch : row, storage->output(r.slot), g.pitch,
+                  row, g.height);
+    }
     out.width = g.width;
     out.height = g.height;
     out.format = g.format;
@@ -346,11 +530,15 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
     out.time = r.time;
     out.timings = r.timings;
     std::lock_guard<std::mutex> lk(mu_);
-    ++stats_.taken;
+    if (copied) ++stats_.taken;
     if (gen == slots_.generation()) {
         slots_.release(r.slot);
         cmds_.push_back(Cmd{CmdKind::Release});
         wake_locked();
+    }
+    if (!copied) {
+        set_last_error("the finished frame could not be copied out (it is lost): " + why);
+        return LSD_E_IO;
     }
     return LSD_OK;
 }
@@ -395,12 +583,33 @@ void Client::close() {
 Value Client::hello_message(const std::string& token) {
     // offer the transport the rings want first; for a runtime on another machine shm cannot work
     lsd_transport want = LSD_TRANSPORT_SHM;
+    int ordinal = 0;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (bind_.wanted()) want = bind_.wanted()->transport;
-        else if (remote_endpoint(endpoint_)) want = LSD_TRANSPORT_INLINE;
+        if (bind_.wanted()) {
+            want = bind_.wanted()->transport;
+            ordinal = bind_.wanted()->device_ordinal;
+        } else if (remote_endpoint(endpoint_)) {
+            want = LSD_TRANSPORT_INLINE;
+        }
     }
     offered_ = want;
+    // cuda_ipc: only with a driver that opens IPC handles, naming the GPU the frames are on
+    std::string gpu, no_cuda;
+    if (want == LSD_TRANSPORT_CUDA_IPC) {
+        const CudaDriver& d = cuda_driver();
+        if (!d.usable() || !d.ipc) {
+            no_cuda = d.why;
+        } else {
+            gpu = cuda_device_uuid(ordinal, no_cuda);
+            if (!gpu.empty()) no_cuda.clear();
+        }
+        if (!no_cuda.empty()) want = remote_endpoint(endpoint_) ? LSD_TRANSPORT_INLINE : LSD_TRANSPORT_SHM;
+    }
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        path_reason_ = no_cuda.empty() ? "" : "cuda_ipc: " + no_cuda + "; frames go through host memory";
+    }
     hello_id_ = next_id();
     Value hello = proto::make("hello", hello_id_);
     hello.set("token", Value::str(token));
@@ -418,6 +627,7 @@ Value Client::hello_message(const std::string& token) {
     kinds.arr.push_back(Value::str("named"));
 #endif
     hello.set("shm", kinds);
+    if (!gpu.empty()) hello.set("gpu", Value::str(gpu));
     return hello;
 }
 
@@ -481,10 +691,14 @@ void Client::send_bind() {
     std::optional<lsd_bind_desc> d;
     uint64_t id = next_id();
     bool other_transport = false;
+    lsd_transport effective = LSD_TRANSPORT_SHM;
     {
         std::lock_guard<std::mutex> lk(mu_);
         if (!bind_.wanted()) return;
-        other_transport = bind_.wanted()->transport != session_transport_;
+        effective = bind_transport_locked(bind_.wanted()->transport);
+        // a cuda_ipc session also takes shm rings (a client that cannot open its device slots)
+        other_transport = effective != session_transport_ &&
+                          !(session_transport_ == LSD_TRANSPORT_CUDA_IPC && effective == LSD_TRANSPORT_SHM);
         if (other_transport && bind_.wanted()->transport == offered_) {
             // this session's hello asked for that transport first and the runtime chose another:
             // it will not serve it to this client, and reopening would only hear the same
@@ -506,7 +720,7 @@ void Client::send_bind() {
         return;
     }
     Value m = proto::make("bind", id);
-    m.set("transport", Value::str(lsd_proto_transport_name(d->transport)));
+    m.set("transport", Value::str(lsd_proto_transport_name(effective)));
     m.set("input", ring_value(d->input));
     m.set("output", ring_value(d->output));
     if (d->model_width && d->model_height) {
@@ -668,7 +882,7 @@ void Client::on_welcome(const Value& m) {
     lsd_transport chosen = LSD_TRANSPORT_SHM;
     std::string transport = text(m.get("transport"));
     bool known = false;
-    for (lsd_transport t : {LSD_TRANSPORT_SHM, LSD_TRANSPORT_INLINE}) {
+    for (lsd_transport t : {LSD_TRANSPORT_SHM, LSD_TRANSPORT_INLINE, LSD_TRANSPORT_CUDA_IPC}) {
         if (transport == lsd_proto_transport_name(t)) {
             chosen = t;
             known = true;
@@ -692,8 +906,16 @@ void Client::on_welcome(const Value& m) {
         state_ = LSD_STATE_CONNECTED;
         // the runtime will not serve the transport this hello asked for first: say so instead of
         // reopening forever (a bind for yet another transport, made since the hello, reopens once)
-        if (bind_.wanted() && bind_.wanted()->transport != chosen && bind_.wanted()->transport == offered_)
+        if (bind_.wanted() && bind_.wanted()->transport != chosen && bind_.wanted()->transport == offered_ &&
+            offered_ != LSD_TRANSPORT_CUDA_IPC)
             refuse_transport();
+        runtime_gpu_ = text(m.get("gpu"));
+        cuda_open_failed_ = false;
+        if (offered_ == LSD_TRANSPORT_CUDA_IPC && chosen != LSD_TRANSPORT_CUDA_IPC && path_reason_.empty()) {
+            std::string fallback = text(m.get("fallback"));
+            path_reason_ =
+                fallback.empty() ? std::string("the runtime chose ") + lsd_proto_transport_name(chosen) : fallback;
+        }
         if (had_session_) ++stats_.reconnects;
         last_conn_error_.clear();
         rebind = bind_.wanted().has_value();
@@ -708,6 +930,14 @@ void Client::on_welcome(const Value& m) {
     had_session_ = true;
     if (restyle) send_style();
     if (rebind) send_bind();
+}
+
+lsd_transport Client::bind_transport_locked(lsd_transport wanted) const {
+    if (wanted != LSD_TRANSPORT_CUDA_IPC) return wanted;
+    // a cuda_ipc session binds shm when this client could not open its device slots; a session
+    // the runtime opened on shm or inline instead (no driver, another GPU) binds that
+    if (session_transport_ == LSD_TRANSPORT_CUDA_IPC) return cuda_open_failed_ ? LSD_TRANSPORT_SHM : wanted;
+    return session_transport_;
 }
 
 void Client::refuse_transport() {
@@ -776,9 +1006,32 @@ void Client::on_bound(const Value& m) {
     };
     RingGeometry gi, go;
     std::shared_ptr<SlotStorage> storage;
+    std::string bound_transport = text(m.get("transport"));
+    lsd_transport path = LSD_TRANSPORT_SHM;
+    for (lsd_transport t : {LSD_TRANSPORT_INLINE, LSD_TRANSPORT_CUDA_IPC})
+        if (bound_transport == lsd_proto_transport_name(t)) path = t;
     bool ok = geometry(m.get("input"), d.input, gi) && geometry(m.get("output"), d.output, go);
+    if (ok && path == LSD_TRANSPORT_CUDA_IPC) {
+        auto dev = [](const RingGeometry& g) { return CudaRingGeometry{g.slots, g.size, g.pitch}; };
+        std::unique_ptr<CudaSlots> cuda =
+            CudaSlots::open(d.device_ordinal, m.get("input"), dev(gi), m.get("output"), dev(go), why);
+        if (!cuda) {
+            // this process cannot use the runtime's device slots: the same rings in shared memory
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                cuda_open_failed_ = true;
+                path_reason_ = "cuda_ipc: the runtime's device slots could not be opened here (" + why +
+                               "); frames go through shared memory";
+            }
+            send_bind();
+            return;
+        }
+        storage = SlotStorage::device(std::move(cuda));
+    }
     try {
-        if (ok && d.transport == LSD_TRANSPORT_INLINE) {
+        if (storage) {
+            // device slots, opened above
+        } else if (ok && path == LSD_TRANSPORT_INLINE) {
             storage = SlotStorage::local(gi, go);
         } else if (ok) {
             std::vector<std::unique_ptr<ShmSegment>> in, out;
@@ -803,6 +1056,9 @@ void Client::on_bound(const Value& m) {
         return;
     }
     slots_.bind(storage, gi, go);
+    path_transport_ = path;
+    if (!text(m.get("fallback")).empty()) path_reason_ = text(m.get("fallback"));
+    else if (path == LSD_TRANSPORT_CUDA_IPC) path_reason_.clear();
     // a compressed block can be a little larger than its frame: allow LZ4's bound
     max_reply_bytes_ = LSD_MAX_MESSAGE_BYTES + (storage->is_inline() ? go.size + go.size / 255 + 16 : 0);
     inline_lz4_ = storage->is_inline() && d.codec == LSD_CODEC_LZ4 && lz4_available() &&
@@ -980,6 +1236,7 @@ void Client::handle(const zmq::message_t& msg, Clock::time_point now) {
         std::lock_guard<std::mutex> lk(mu_);
         ++stats_.errors;
         last_conn_error_ = "ignored an invalid message from the runtime: " + err.code + ": " + err.message;
+        if (debug_) std::fprintf(stderr, "lsd: %s\n", last_conn_error_.c_str());
         return;
     }
     conn_.last_recv = now;

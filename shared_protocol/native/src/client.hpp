@@ -60,6 +60,14 @@ public:
     lsd_status set_style(const StyleRequest& style, uint32_t timeout_ms);
     lsd_status submit(const lsd_frame_in& frame, uint64_t* frame_id);
     lsd_status take(lsd_frame_out& out, uint32_t timeout_ms);
+    // frames on the GPU (lsd_client_submit_cuda / take_cuda and the texture calls): src / dst is
+    // device memory or a CUDA array; f carries the size, format, stream, time and flags
+    lsd_status submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id);
+    lsd_status take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms);
+    void transport_info(lsd_transport_info& out);
+    // the primary context of the device the binding names (opened on first use); nullptr + why
+    // without a usable driver
+    const CudaContext* gpu_context(std::string& why);
     void stats(lsd_stats& out);
     void style_info(lsd_style_info& out);
     void close();
@@ -91,11 +99,17 @@ private:
     void send_frame(const Cmd& c, bool session);
     void send_bind();
     void refuse_transport();  // mu_ held: the bind wants a transport the runtime will not serve here
+    // mu_ held: the transport a bind wanting `wanted` uses in this session (cuda_ipc: or shm)
+    lsd_transport bind_transport_locked(lsd_transport wanted) const;
     void send_style();
     void send_releases();
     void say_bye(int linger_ms = 100);
     Value hello_message(const std::string& token);
     uint64_t next_id() { return next_id_.fetch_add(1); }
+    // the filled input slot goes out as a frame (unless the binding changed meanwhile)
+    lsd_status queue_frame(uint32_t slot, uint64_t gen, uint64_t id, uint32_t flags, double time, uint64_t* frame_id);
+    // the input slot could not be filled: it is the client's again; LSD_E_IO naming why
+    lsd_status give_back_input(uint32_t slot, uint64_t gen, const std::string& why);
     void wake_locked();
     std::string describe_endpoint_locked() const;
     lsd_status not_ready_locked() const;
@@ -119,10 +133,17 @@ private:
     PendingRequest<lsd_bind_desc> bind_;
     PendingRequest<StyleRequest> style_;
     StyleAnswer applied_;
-    bool runtime_changed_style_ = false;  // the last change came from the runtime (its console)
-    bool motion_gap_ = false;             // a frame was skipped: the next one's motion is not sent
+    bool runtime_changed_style_ = false;                // the last change came from the runtime (its console)
+    bool motion_gap_ = false;                           // a frame was skipped: the next one's motion is not sent
+    lsd_transport path_transport_ = LSD_TRANSPORT_SHM;  // what the current binding's frames travel on
+    std::string path_reason_;        // why that is not the transport the bind asked for ("" when it is)
+    std::string runtime_gpu_;        // welcome.gpu
+    bool cuda_open_failed_ = false;  // this session's device slots could not be opened: bind shm
     SlotLedger slots_;
     ClientStats stats_;
+
+    std::mutex gpu_mu_;                     // guards gpu_ctx_
+    std::unique_ptr<CudaContext> gpu_ctx_;  // for copies between the GPU and host slots
 
     // --- I/O thread only ---
     zmq::socket_t wake_rx_;

@@ -21,11 +21,19 @@ std::shared_ptr<SlotStorage> SlotStorage::local(const RingGeometry& in, const Ri
     return s;
 }
 
+std::shared_ptr<SlotStorage> SlotStorage::device(std::unique_ptr<CudaSlots> slots) {
+    auto s = std::make_shared<SlotStorage>();
+    s->cuda_ = std::move(slots);
+    return s;
+}
+
 unsigned char* SlotStorage::input(uint32_t k) const {
+    if (cuda_) return nullptr;
     return inline_ ? const_cast<unsigned char*>(in_mem_[k].data()) : in_shm_[k]->data();
 }
 
 unsigned char* SlotStorage::output(uint32_t k) const {
+    if (cuda_) return nullptr;
     return inline_ ? const_cast<unsigned char*>(out_mem_[k].data()) : out_shm_[k]->data();
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_slots.hpp"
 #include "lsd_bridge/lsd_client.h"
 #include "shm_segment.hpp"
 
@@ -42,8 +43,11 @@ public:
                                             std::vector<std::unique_ptr<ShmSegment>> out, PlaneRing motion = {},
                                             PlaneRing depth = {});
     static std::shared_ptr<SlotStorage> local(const RingGeometry& in, const RingGeometry& out);
+    // cuda_ipc: the runtime's device slots (input()/output() have no host bytes: nullptr)
+    static std::shared_ptr<SlotStorage> device(std::unique_ptr<CudaSlots> slots);
 
     bool is_inline() const { return inline_; }
+    CudaSlots* cuda() const { return cuda_.get(); }
     unsigned char* input(uint32_t k) const;
     unsigned char* output(uint32_t k) const;
     const PlaneRing& motion() const { return motion_; }
@@ -54,6 +58,7 @@ private:
     std::vector<std::unique_ptr<ShmSegment>> in_shm_, out_shm_;
     PlaneRing motion_, depth_;
     std::vector<std::vector<unsigned char>> in_mem_, out_mem_;
+    std::unique_ptr<CudaSlots> cuda_;
 };
 
 struct InFlight {
@@ -84,6 +89,10 @@ public:
 
     // submit: a free input slot, now the caller's to fill
     std::optional<uint32_t> acquire_input();
+    // an acquired input slot that could not be filled: the client's again
+    void give_back_input(uint32_t slot) {
+        if (slot < in_.slots) in_owned_[slot] = true;
+    }
     void in_flight(uint64_t id, uint32_t slot, Clock::time_point submitted);
     // the frame message is about to go out carrying these releases
     std::vector<uint32_t> releases_for(uint64_t id);

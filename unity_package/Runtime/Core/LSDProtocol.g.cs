@@ -46,6 +46,8 @@ namespace LSDBridge
         public const int DecodeMaxMap = 256;
         /// <summary>An error's ref quotes at most this many characters of the offending type.</summary>
         public const int RefChars = 64;
+        /// <summary>Bytes of one CUDA IPC memory or event handle (CU_IPC_HANDLE_SIZE).</summary>
+        public const int IpcHandleBytes = 64;
         /// <summary>Shortest heartbeat interval a runtime may ask for in welcome.</summary>
         public const int MinHeartbeatMs = 10;
         /// <summary>Longest heartbeat interval a runtime may ask for in welcome.</summary>

@@ -150,13 +150,16 @@ typedef struct lsd_depth_desc {
 
 typedef struct lsd_bind_desc {
     uint32_t struct_size;
-    lsd_transport transport; /* LSD_TRANSPORT_SHM (same machine) or LSD_TRANSPORT_INLINE (pixels inside the
-                                messages: a runtime on another machine); the cuda ones: LSD_E_UNSUPPORTED
-                                for now. A session opened for another transport is reopened for this one. */
+    lsd_transport transport; /* LSD_TRANSPORT_SHM (same machine), LSD_TRANSPORT_INLINE (pixels inside the
+                                messages: a runtime on another machine) or LSD_TRANSPORT_CUDA_IPC (frames stay
+                                on the GPU; Linux, NVIDIA). cuda_ipc falls back to shm when the driver, the
+                                runtime or the GPU cannot serve it: lsd_client_get_transport says which and
+                                why. cuda_vmm: LSD_E_UNSUPPORTED. A session opened for another transport is
+                                reopened for this one. */
     lsd_ring_desc input;
     lsd_ring_desc output;
     uint32_t model_width, model_height; /* 0, 0: the backend's choice */
-    int32_t device_ordinal;             /* reserved for cuda transports */
+    int32_t device_ordinal;             /* cuda_ipc: the CUDA device (ordinal in this process) the frames are on */
     /* appended in 0.2: inline only, the compression offered for the pixel data: LSD_CODEC_LZ4
        (what lsd_bind_desc_init sets: each frame is sent as an LZ4 block when that pays, raw
        otherwise; used when the runtime and this build have LZ4) or LSD_CODEC_NONE. */
@@ -199,7 +202,7 @@ LSD_API lsd_status lsd_client_set_style(lsd_client* c, const lsd_style_desc* sty
 typedef struct lsd_frame_in {
     uint32_t struct_size;
     const void* data;       /* CPU pixels, first memory row first */
-    uint64_t device_ptr;    /* reserved for cuda transports; must be 0 */
+    uint64_t device_ptr;    /* must be 0 (frames on the GPU: lsd_client_submit_cuda) */
     uint32_t width, height; /* must equal the input ring's */
     uint32_t pitch;         /* bytes between rows of `data`; 0: tightly packed */
     lsd_format format;      /* must equal the input ring's */
@@ -227,7 +230,7 @@ typedef struct lsd_timings {
 typedef struct lsd_frame_out {
     uint32_t struct_size;
     void* data;          /* caller's buffer */
-    uint64_t device_ptr; /* reserved; must be 0 */
+    uint64_t device_ptr; /* must be 0 (frames on the GPU: lsd_client_take_cuda) */
     uint64_t capacity;   /* bytes available at data */
     uint32_t pitch;      /* bytes between rows of data; 0: tightly packed */
     /* filled in: */
@@ -282,6 +285,85 @@ typedef struct lsd_style_info {
 } lsd_style_info;
 
 LSD_API lsd_status lsd_client_get_style(lsd_client* c, lsd_style_info* out);
+
+/* ---- frames on the GPU (appended in 0.4) -----------------------------------------------
+ * With LSD_TRANSPORT_CUDA_IPC bound the slots are the runtime's device memory, opened once per
+ * binding; these calls copy a frame in and out on a CUDA stream and order it with the slots'
+ * interprocess events, never waiting on the host. On a binding that fell back to shm (or
+ * inline) they copy between the GPU and the slot's host memory and wait for it; without an
+ * NVIDIA driver they return LSD_E_UNSUPPORTED. Streams must belong to the device's primary
+ * context (the CUDA runtime API's); NULL: the binding's own stream. */
+typedef struct lsd_cuda_frame {
+    uint32_t struct_size;
+    uint64_t device_ptr;    /* CUdeviceptr of the frame's first memory row; 0 when array is given */
+    void* array;            /* a CUarray (graphics interop maps textures to arrays); NULL with device_ptr */
+    uint32_t pitch;         /* bytes between rows at device_ptr; 0: tightly packed (ignored for arrays) */
+    uint32_t width, height; /* must equal the ring's (take: filled in) */
+    lsd_format format;      /* must equal the ring's (take: filled in) */
+    void* stream;           /* CUstream the copy is ordered on; NULL: the binding's own stream */
+    double time;            /* submit: capture time (0: now); take: the frame's, echoed */
+    uint32_t flags;         /* submit: LSD_FRAME_RESET */
+    uint64_t frame_id;      /* take: filled in */
+    lsd_timings timings;    /* take: filled in */
+} lsd_cuda_frame;
+
+/* Copies the frame (device memory or an array) into a free input slot and queues it.
+ * LSD_NO_FREE_SLOT: every slot is with the runtime, the frame is skipped (latest wins). */
+LSD_API lsd_status lsd_client_submit_cuda(lsd_client* c, const lsd_cuda_frame* frame, uint64_t* frame_id);
+/* Copies the newest finished frame into frame->device_ptr / frame->array on frame->stream and
+ * hands its slot back; work queued on that stream afterwards sees the frame. Waits up to
+ * timeout_ms for one. LSD_NO_FRAME: none yet. */
+LSD_API lsd_status lsd_client_take_cuda(lsd_client* c, lsd_cuda_frame* frame, uint32_t timeout_ms);
+
+/* A graphics API texture registered with CUDA once, mapped and unmapped around each copy. */
+typedef struct lsd_gpu_texture lsd_gpu_texture;
+/* OpenGL: texture name and target (GL_TEXTURE_2D, GL_TEXTURE_RECTANGLE); a context sharing it
+ * must be current on the calling thread. write: 1 for a texture take_texture writes into. */
+LSD_API lsd_status lsd_gpu_texture_register_gl(lsd_client* c, uint32_t texture, uint32_t target, int32_t write,
+                                               lsd_gpu_texture** out);
+/* Direct3D 11: an ID3D11Texture2D (as ID3D11Resource*). Windows, written against cudaD3D11.h. */
+LSD_API lsd_status lsd_gpu_texture_register_d3d11(lsd_client* c, void* resource, int32_t write, lsd_gpu_texture** out);
+
+/* Direct3D 12 and Vulkan: the texture's memory exported as a handle (cuImportExternalMemory). */
+typedef enum lsd_external_handle {
+    LSD_EXTERNAL_OPAQUE_FD = 1,     /* Vulkan on Linux: VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT */
+    LSD_EXTERNAL_OPAQUE_WIN32 = 2,  /* Vulkan on Windows: ..._OPAQUE_WIN32_BIT */
+    LSD_EXTERNAL_D3D12_HEAP = 4,    /* ID3D12Heap shared handle */
+    LSD_EXTERNAL_D3D12_RESOURCE = 5 /* committed ID3D12Resource shared handle */
+} lsd_external_handle;
+typedef struct lsd_external_image_desc {
+    uint32_t struct_size;
+    lsd_external_handle handle_type;
+    int32_t fd;             /* OPAQUE_FD: CUDA owns it after a successful import */
+    void* win32_handle;     /* the Windows kinds: an NT handle (the caller keeps it) */
+    uint64_t size;          /* bytes of the whole allocation */
+    uint64_t offset;        /* where the image starts in it */
+    int32_t dedicated;      /* 1: a dedicated allocation (D3D12 committed resources: always) */
+    uint32_t width, height; /* the image's, equal to the ring's */
+    lsd_format format;
+} lsd_external_image_desc;
+LSD_API lsd_status lsd_gpu_texture_import(lsd_client* c, const lsd_external_image_desc* desc, lsd_gpu_texture** out);
+
+/* submit / take through a registered texture: frame gives width, height, format, stream, time
+ * and flags (device_ptr and array are set by the call). */
+LSD_API lsd_status lsd_client_submit_texture(lsd_client* c, lsd_gpu_texture* t, const lsd_cuda_frame* frame,
+                                             uint64_t* frame_id);
+LSD_API lsd_status lsd_client_take_texture(lsd_client* c, lsd_gpu_texture* t, lsd_cuda_frame* frame,
+                                           uint32_t timeout_ms);
+/* Unregisters (or releases the imported memory); before the graphics API frees the texture. */
+LSD_API void lsd_gpu_texture_release(lsd_gpu_texture* t);
+
+/* Which path the frames are on (appended in 0.4). */
+typedef struct lsd_transport_info {
+    uint32_t struct_size;
+    lsd_transport requested; /* lsd_bind_desc.transport */
+    lsd_transport transport; /* what the current binding uses (valid in LSD_STATE_READY) */
+    int32_t zero_copy;       /* 1: the slots are device memory (cuda_ipc bound) */
+    int32_t cuda_driver;     /* 1: this process has a usable NVIDIA driver */
+    char gpu[64];            /* the runtime's GPU when it serves cuda_ipc ("GPU-..."), else "" */
+    char reason[256];        /* why transport is not requested; "" when it is */
+} lsd_transport_info;
+LSD_API lsd_status lsd_client_get_transport(lsd_client* c, lsd_transport_info* out);
 
 /* Says bye (best effort, without waiting), stops the I/O thread, unmaps, frees. */
 LSD_API void lsd_client_close(lsd_client* c);

@@ -45,6 +45,7 @@ extern "C" {
 #define LSD_DECODE_MAX_ARRAY 4096u  /* the decoder refuses a message with a longer array anywhere in it */
 #define LSD_DECODE_MAX_MAP 256u  /* the decoder refuses a message with a larger map anywhere in it */
 #define LSD_REF_CHARS 64u  /* an error's ref quotes at most this many characters of the offending type */
+#define LSD_IPC_HANDLE_BYTES 64u  /* bytes of one CUDA IPC memory or event handle (CU_IPC_HANDLE_SIZE) */
 #define LSD_MIN_HEARTBEAT_MS 10u  /* shortest heartbeat interval a runtime may ask for in welcome */
 #define LSD_MAX_HEARTBEAT_MS 60000u  /* longest heartbeat interval a runtime may ask for in welcome */
 #define LSD_MIN_TIMEOUT_MS 50u  /* shortest silence after which a runtime may drop a session */
