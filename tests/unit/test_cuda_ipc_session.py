@@ -353,3 +353,71 @@ def test_device_slots_are_freed_when_the_session_ends(served, events, how) -> No
         if how != "rebind":
             session.join(5)
     assert all(r.closed for r in rings)
+
+
+# --- GPU: the same session over real device slots (run by scripts/gpu_check.py) --------------------
+
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (torch.cuda.is_available() is False)"
+)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_gpu_session_runs_frames_through_real_device_slots(tmp_path) -> None:
+    from lsd_runtime.transport.cuda_ipc import CudaIpcRing, device_memory_used
+
+    offer = probe("cuda")
+    assert offer.available, offer.why_not
+    rings: list[CudaIpcRing] = []
+
+    def make(spec: RingSpec, index: int) -> CudaIpcRing:
+        rings.append(CudaIpcRing(spec, index))
+        return rings[-1]
+
+    torch.cuda.init()
+    before = device_memory_used()
+    rec = Recorder()
+    d = Dispatcher(
+        ServerConfig(state_dir=tmp_path, device="cuda"),
+        TOKEN,
+        rec,
+        torch.device("cuda"),
+        segment_prefix="/lsd-gpu-cuda",
+        cuda_offer=offer,
+        device_rings=make,
+    )
+    try:
+        assert hello(d, rec, gpu=offer.gpu)["transport"] == "cuda_ipc"
+        in_desc = ring(1920, 1080, "bgra8", bottom_up=True, pitch=1920 * 4 + 64)
+        out_desc = ring(1920, 1080, "rgba8")
+        assert send(d, rec, "bind", 2, transport="cuda_ipc", input=in_desc, output=out_desc)["t"] == "bound"
+        assert send(d, rec, "set_style", 3, model="identity")["t"] == "style_set"
+        ins, outs = rings
+        in_spec, out_spec = RingSpec.from_message(in_desc), RingSpec.from_message(out_desc)
+        stream = torch.cuda.Stream()
+        held: list[int] = []
+        for n in range(4):
+            k = n % 2
+            src = torch.randint(0, 256, (in_spec.size,), dtype=torch.uint8, device="cuda")
+            with torch.cuda.stream(stream):
+                ins.buffers[k].copy_(src)
+            ins.record_ready(k, stream.cuda_stream)  # as a client: the copy, then ready[k]
+            done = run_frame(d, rec, 10 + n, k, release=held)
+            assert done["t"] == "frame_done", done
+            j = done["slot"]
+            held = [j]
+            outs.wait_ready(j, stream.cuda_stream)
+            with torch.cuda.stream(stream):
+                got = outs.buffers[j].clone()
+            outs.record_free(j, stream.cuda_stream)
+            stream.synchronize()
+            want = kernel_reference.tensor_to_texture(
+                kernel_reference.texture_to_tensor(src.cpu(), in_spec, 1920, 1080), out_spec
+            )
+            assert torch.equal(got.cpu(), want), f"frame {n}"
+    finally:
+        for session in d.close_all():
+            session.join(10)
+    torch.cuda.synchronize()
+    assert device_memory_used() <= before + 2 * (1 << 20), "device slots left behind"

@@ -63,6 +63,8 @@ namespace LSDBridge.Tests
         [Test] public void FrameOut() { Check(typeof(NativeMethods.lsd_frame_out)); }
         [Test] public void Latency() { Check(typeof(NativeMethods.lsd_latency)); }
         [Test] public void Stats() { Check(typeof(NativeMethods.lsd_stats)); }
+        [Test] public void TransportInfo() { Check(typeof(NativeMethods.lsd_transport_info)); }
+        [Test] public void UnityTextureEvent() { Check(typeof(NativeMethods.lsd_unity_texture_event)); }
 
         [Test]
         public void InitHelpersAgreeWithManagedSizes()

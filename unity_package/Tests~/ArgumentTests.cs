@@ -82,10 +82,16 @@ namespace LSDBridge.Tests
             string range = LSDProtocol.MinDimension + ".." + LSDProtocol.MaxDimension;
             Assert.IsTrue(e.NativeMessage.Contains(range), e.NativeMessage);
             // not implemented in this build of the native library
-            var b = new LSDBindOptions(16, 8, LSDPixelFormat.Rgba8) { Transport = LSDTransport.CudaIpc };
+            var b = new LSDBindOptions(16, 8, LSDPixelFormat.Rgba8) { Transport = LSDTransport.CudaVmm };
             e = Assert.Throws<LSDException>(() => _client.Bind(b, 0));
             Assert.AreEqual(LSDStatus.Unsupported, e.Status);
-            Assert.IsTrue(e.Message.StartsWith("LSDClient.Bind failed: LSD_E_UNSUPPORTED: "), e.Message);
+            Assert.IsTrue(e.Message.StartsWith("LSDClient.Bind failed: LSD_E_UNSUPPORTED: cuda_vmm is not in this build"),
+                          e.Message);
+            // cuda_ipc names a CUDA device
+            b = new LSDBindOptions(16, 8, LSDPixelFormat.Rgba8) { Transport = LSDTransport.CudaIpc, DeviceOrdinal = -1 };
+            e = Assert.Throws<LSDException>(() => _client.Bind(b, 0));
+            Assert.AreEqual(LSDStatus.InvalidArgument, e.Status);
+            Assert.AreEqual("device_ordinal is -1; a CUDA device ordinal is >= 0", e.NativeMessage);
             // the last successful bind is still what Submit checks against
             Assert.AreEqual(16, _client.InputRing.Width);
             // a string with NUL cannot cross the C ABI

@@ -151,6 +151,31 @@ namespace LSDBridge.Tests
         }
 
         [Test]
+        public void ACudaIpcBindOnAMachineWithoutTheDriverStreamsOnShmAndSaysWhy()
+        {
+            const int W = 32, H = 16;
+            var bind = new LSDBindOptions(W, H, LSDPixelFormat.Rgba8) { Transport = LSDTransport.CudaIpc };
+            using (LSDClient c = Connect(bind, new LSDStyle("effects", "identity")))
+            {
+                LSDTransportInfo t = c.GetTransport();
+                Assert.AreEqual(LSDTransport.CudaIpc, t.Requested);
+                // the test runtime runs on the CPU: shm, whether this machine has a driver (the runtime says why)
+                // or not (the library says why)
+                Assert.AreEqual(LSDTransport.Shm, t.Transport);
+                Assert.IsFalse(t.ZeroCopy);
+                Assert.AreEqual("", t.Gpu);
+                Assert.IsTrue(t.Reason.StartsWith("cuda_ipc: "), t.Reason);
+                if (!t.CudaDriver)
+                    Assert.IsTrue(t.Reason.EndsWith("; frames go through host memory"), t.Reason);
+                Assert.AreEqual("shm (" + t.Reason + ")", t.Description);
+                byte[] frame = Pattern(W, H, 4, 3);
+                var output = new byte[W * H * 4];
+                RoundTrip(c, frame, output, 1.0);
+                Assert.AreEqual(Convert.ToBase64String(frame), Convert.ToBase64String(output));
+            }
+        }
+
+        [Test]
         public void Stream100IdentityFramesExactly()
         {
             const int W = 96, H = 54;

@@ -142,5 +142,24 @@ namespace LSDBridge.Tests
             Assert.IsFalse(set.Track(a), "events stay hooked for the life of the domain");
             Assert.Throws<ArgumentNullException>(() => set.Track(null));
         }
+
+        [Test]
+        public void TheTransportIsDescribedAsTheStatusWindowShowsIt()
+        {
+            var gpu = new LSDTransportInfo
+            {
+                Requested = LSDTransport.CudaIpc, Transport = LSDTransport.CudaIpc, ZeroCopy = true,
+                Gpu = "GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60",
+            };
+            Assert.AreEqual("cuda_ipc: frames stay on the GPU (GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60)", gpu.Description);
+            var fallback = new LSDTransportInfo
+            {
+                Requested = LSDTransport.CudaIpc, Transport = LSDTransport.Shm,
+                Reason = "cuda_ipc: this runtime runs on the CPU (serve --device cuda for device slots)",
+            };
+            Assert.AreEqual("shm (cuda_ipc: this runtime runs on the CPU (serve --device cuda for device slots))",
+                            fallback.Description);
+            Assert.AreEqual("inline", new LSDTransportInfo { Transport = LSDTransport.Inline }.Description);
+        }
     }
 }

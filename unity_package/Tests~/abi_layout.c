@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "lsd_bridge/lsd_client.h"
+#include "lsd_unity.h"
 
 #define S(T) printf(#T " %zu\n", sizeof(T))
 #define F(T, f) printf(#T "." #f " %zu\n", offsetof(T, f))
@@ -42,5 +43,12 @@ int main(void) {
     F(lsd_stats, inline_bytes_received); F(lsd_stats, inline_frames_packed);
     S(lsd_style_info); F(lsd_style_info, status); F(lsd_style_info, backend); F(lsd_style_info, style);
     F(lsd_style_info, model); F(lsd_style_info, matched); F(lsd_style_info, message);
+    S(lsd_transport_info); F(lsd_transport_info, requested); F(lsd_transport_info, transport);
+    F(lsd_transport_info, zero_copy); F(lsd_transport_info, cuda_driver); F(lsd_transport_info, gpu);
+    F(lsd_transport_info, reason);
+    printf("lsd_unity_texture_event %zu\n", sizeof(lsd_unity_texture_event));
+#define U(f) printf("lsd_unity_texture_event." #f " %zu\n", offsetof(lsd_unity_texture_event, f))
+    U(status); U(native_texture); U(width); U(height); U(renderer); U(native_format); U(events_handled); U(client);
+    U(write); U(format); U(time); U(flags); U(cuda_status); U(frame_id); U(cuda_texture);
     return 0;
 }

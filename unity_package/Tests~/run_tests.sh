@@ -52,7 +52,7 @@ for src in "$NATIVE_SRC"/unity/*.cpp; do
 done
 
 # --- C layout probe ---------------------------------------------------------------------------
-cc -std=c11 -Wall -Wextra -Werror -I "$NATIVE_SRC/include" "$HERE/abi_layout.c" -o "$WORK/abi_layout"
+cc -std=c11 -Wall -Wextra -Werror -I "$NATIVE_SRC/include" -I "$NATIVE_SRC/unity" "$HERE/abi_layout.c" -o "$WORK/abi_layout"
 export LSD_ABI_LAYOUT_BIN="$WORK/abi_layout"
 
 # --- C#: the package's pure layer (as Unity compiles it: C# 7.3 subset that mcs knows, 7.2) ---

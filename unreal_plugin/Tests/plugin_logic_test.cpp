@@ -94,12 +94,29 @@ static void TestTransport()
 	EXPECT(C.Transport == LSD_TRANSPORT_SHM && !C.bGpuInterop);
 	C = ChooseTransport(ETransportRequest::CudaInterop, false, false);
 	EXPECT(C.Transport == LSD_TRANSPORT_SHM && std::strstr(C.Reason, "not available") != nullptr);
-	C = ChooseTransport(ETransportRequest::Auto, true, true);
-	EXPECT(C.Transport == LSD_TRANSPORT_CUDA_VMM && C.bGpuInterop);
+	C = ChooseTransport(ETransportRequest::Auto, true, true); // Windows: cuda_vmm is not in this build
+	EXPECT(C.Transport == LSD_TRANSPORT_SHM && !C.bGpuInterop && std::strstr(C.Reason, "cuda_vmm") != nullptr);
 	C = ChooseTransport(ETransportRequest::Auto, true, false);
-	EXPECT(C.Transport == LSD_TRANSPORT_CUDA_IPC);
+	EXPECT(C.Transport == LSD_TRANSPORT_CUDA_IPC && C.bGpuInterop);
 	C = ChooseTransport(ETransportRequest::SharedMemory, true, false);
 	EXPECT(C.Transport == LSD_TRANSPORT_SHM && !C.bGpuInterop);
+
+	// what Get LSD Stats shows: the native client's answer after the plugin's note
+	lsd_transport_info Info;
+	std::memset(&Info, 0, sizeof Info);
+	Info.transport = LSD_TRANSPORT_CUDA_IPC;
+	Info.zero_copy = 1;
+	std::strcpy(Info.gpu, "GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60");
+	EXPECT(DescribeTransport(Info, "CUDA interop") ==
+		   "CUDA interop; cuda_ipc: frames stay on the GPU (GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60)");
+	EXPECT(UseGpuFrames(true, Info) && !UseGpuFrames(false, Info));
+	Info.zero_copy = 0;
+	Info.transport = LSD_TRANSPORT_SHM;
+	Info.gpu[0] = '\0';
+	std::strcpy(Info.reason, "cuda_ipc: this runtime runs on the CPU (serve --device cuda for device slots)");
+	EXPECT(DescribeTransport(Info, "") ==
+		   "shm (cuda_ipc: this runtime runs on the CPU (serve --device cuda for device slots))");
+	EXPECT(!UseGpuFrames(true, Info));
 	std::puts("ok transport");
 }
 

@@ -1,6 +1,7 @@
 // The C ABI of frames on the GPU: lsd_client_submit_cuda / take_cuda, graphics textures
 // registered with CUDA (OpenGL, Direct3D 11) or imported as external memory (Direct3D 12,
 // Vulkan), and lsd_client_get_transport.
+#include <memory>
 #include <string>
 
 #include "c_api_internal.hpp"
@@ -14,7 +15,9 @@ namespace cu = lsd::cu;
 struct lsd_gpu_texture {
     enum class Kind { Graphics, External } kind = Kind::Graphics;
     lsd_client* owner = nullptr;
-    const lsd::CudaContext* ctx = nullptr;
+    // its own reference to the device's primary context: the texture may be released after its client
+    // is closed (a render-thread event that runs late)
+    std::unique_ptr<lsd::CudaContext> ctx;
     cu::GraphicsResource resource = nullptr;  // Graphics: registered once, mapped per copy
     cu::ExternalMemory memory = nullptr;      // External: imported once
     cu::MipmappedArray mipmap = nullptr;
@@ -81,8 +84,8 @@ void unmap_texture(lsd_gpu_texture* t, cu::Stream stream) {
     lsd::cuda_driver().cuGraphicsUnmapResources(1, &t->resource, stream);
 }
 
-// the context a texture call runs in, or LSD_E_UNSUPPORTED naming what is missing
-lsd_status texture_context(lsd_client* c, bool have_group, const char* what, const lsd::CudaContext*& ctx) {
+// the context a texture call runs in (its own reference), or LSD_E_UNSUPPORTED naming what is missing
+lsd_status texture_context(lsd_client* c, bool have_group, const char* what, std::unique_ptr<lsd::CudaContext>& ctx) {
     const lsd::CudaDriver& d = lsd::cuda_driver();
     if (!d.usable()) {
         set_last_error(std::string(what) + " needs a usable NVIDIA driver: " + d.why);
@@ -93,8 +96,9 @@ lsd_status texture_context(lsd_client* c, bool have_group, const char* what, con
         return LSD_E_UNSUPPORTED;
     }
     std::string why;
-    ctx = c->impl.gpu_context(why);
-    if (!ctx) {
+    const lsd::CudaContext* client_ctx = c->impl.gpu_context(why);
+    ctx = std::make_unique<lsd::CudaContext>();
+    if (!client_ctx || !ctx->open(client_ctx->ordinal(), why)) {
         set_last_error(why);
         return LSD_E_UNSUPPORTED;
     }
@@ -109,7 +113,7 @@ lsd_status register_graphics(lsd_client* c, const char* what, bool have_group, l
         return LSD_E_INVALID_ARGUMENT;
     }
     *out = nullptr;
-    const lsd::CudaContext* ctx = nullptr;
+    std::unique_ptr<lsd::CudaContext> ctx;
     lsd_status st = texture_context(c, have_group, what, ctx);
     if (st != LSD_OK) return st;
     const lsd::CudaDriver& d = lsd::cuda_driver();
@@ -123,7 +127,7 @@ lsd_status register_graphics(lsd_client* c, const char* what, bool have_group, l
     }
     auto* t = new lsd_gpu_texture();
     t->owner = c;
-    t->ctx = ctx;
+    t->ctx = std::move(ctx);
     t->resource = res;
     *out = t;
     return LSD_OK;
@@ -179,8 +183,7 @@ LSD_API lsd_status lsd_gpu_texture_register_gl(lsd_client* c, uint32_t texture, 
     LSD_GUARD_END
 }
 
-LSD_API lsd_status lsd_gpu_texture_register_d3d11(lsd_client* c, void* resource, int32_t write,
-                                                  lsd_gpu_texture** out) {
+LSD_API lsd_status lsd_gpu_texture_register_d3d11(lsd_client* c, void* resource, int32_t write, lsd_gpu_texture** out) {
     LSD_GUARD_BEGIN
     if (!resource) {
         set_last_error("resource is NULL");
@@ -219,7 +222,7 @@ LSD_API lsd_status lsd_gpu_texture_import(lsd_client* c, const lsd_external_imag
         set_last_error(type == LSD_EXTERNAL_OPAQUE_FD ? "desc.fd is negative" : "desc.win32_handle is NULL");
         return LSD_E_INVALID_ARGUMENT;
     }
-    const lsd::CudaContext* ctx = nullptr;
+    std::unique_ptr<lsd::CudaContext> ctx;
     lsd_status st = texture_context(c, lsd::cuda_driver().external_memory, "external memory", ctx);
     if (st != LSD_OK) return st;
     const lsd::CudaDriver& d = lsd::cuda_driver();
@@ -264,7 +267,7 @@ LSD_API lsd_status lsd_gpu_texture_import(lsd_client* c, const lsd_external_imag
     auto* t = new lsd_gpu_texture();
     t->kind = lsd_gpu_texture::Kind::External;
     t->owner = c;
-    t->ctx = ctx;
+    t->ctx = std::move(ctx);
     t->memory = mem;
     t->mipmap = mip;
     t->array = level;
@@ -288,7 +291,8 @@ LSD_API lsd_status lsd_client_submit_texture(lsd_client* c, lsd_gpu_texture* t, 
     lsd::CopyEnd src;
     src.type = cu::kMemArray;
     src.array = array;
-    lsd_status s = c->impl.submit_gpu(src, f, frame_id);
+    // imported memory has no map/unmap to order it: its API may reuse it as soon as this returns
+    lsd_status s = c->impl.submit_gpu(src, f, frame_id, t->kind == lsd_gpu_texture::Kind::External);
     unmap_texture(t, stream);
     return s;
     LSD_GUARD_END
@@ -309,7 +313,7 @@ LSD_API lsd_status lsd_client_take_texture(lsd_client* c, lsd_gpu_texture* t, ls
     lsd::CopyEnd dst;
     dst.type = cu::kMemArray;
     dst.array = array;
-    lsd_status s = c->impl.take_gpu(dst, f, timeout_ms);
+    lsd_status s = c->impl.take_gpu(dst, f, timeout_ms, t->kind == lsd_gpu_texture::Kind::External);
     unmap_texture(t, stream);
     if (s == LSD_OK || s == LSD_E_IO) write_struct(frame, f);
     return s;

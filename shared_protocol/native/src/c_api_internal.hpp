@@ -58,18 +58,17 @@ inline bool valid_format(const lsd_format& f) {
 }  // namespace lsd::capi
 
 #define LSD_GUARD_BEGIN try {
-#define LSD_GUARD_END                                           \
-  }                                                             \
-  catch (const std::bad_alloc&) {                               \
+#define LSD_GUARD_END                                                \
+  }                                                                  \
+  catch (const std::bad_alloc&) {                                    \
     lsd::set_last_error("out of memory");                            \
-    return LSD_E_INTERNAL;                                      \
-  }                                                             \
-  catch (const std::exception& e) {                             \
+    return LSD_E_INTERNAL;                                           \
+  }                                                                  \
+  catch (const std::exception& e) {                                  \
     lsd::set_last_error(std::string("internal error: ") + e.what()); \
-    return LSD_E_INTERNAL;                                      \
-  }                                                             \
-  catch (...) {                                                 \
+    return LSD_E_INTERNAL;                                           \
+  }                                                                  \
+  catch (...) {                                                      \
     lsd::set_last_error("internal error");                           \
-    return LSD_E_INTERNAL;                                      \
+    return LSD_E_INTERNAL;                                           \
   }
-

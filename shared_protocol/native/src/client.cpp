@@ -321,7 +321,7 @@ lsd_status Client::give_back_input(uint32_t slot, uint64_t gen, const std::strin
     return LSD_E_IO;
 }
 
-lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id) {
+lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id, bool sync) {
     std::shared_ptr<SlotStorage> storage;
     uint32_t slot = 0;
     uint64_t gen = 0, id = 0;
@@ -371,7 +371,7 @@ lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint6
     std::string why;
     bool ok = false;
     if (CudaSlots* cuda = storage->cuda()) {
-        ok = cuda->write_input(slot, from, row, g.height, stream, false, why);
+        ok = cuda->write_input(slot, from, row, g.height, stream, sync, why);
     } else if (const CudaContext* ctx = gpu_context(why)) {
         CopyEnd to;
         to.host = storage->input(slot);
@@ -382,7 +382,7 @@ lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint6
     return queue_frame(slot, gen, id, f.flags & LSD_FRAME_RESET, f.time, frame_id);
 }
 
-lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms) {
+lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms, bool sync) {
     std::shared_ptr<SlotStorage> storage;
     ReadyFrame r;
     RingGeometry g;
@@ -425,7 +425,7 @@ lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t ti
     std::string why;
     bool ok = false;
     if (CudaSlots* cuda = storage->cuda()) {
-        ok = cuda->read_output(r.slot, to, row, g.height, stream, false, why);
+        ok = cuda->read_output(r.slot, to, row, g.height, stream, sync, why);
     } else if (const CudaContext* ctx = gpu_context(why)) {
         CopyEnd from;
         from.host = storage->output(r.slot);
@@ -696,6 +696,9 @@ void Client::send_bind() {
         std::lock_guard<std::mutex> lk(mu_);
         if (!bind_.wanted()) return;
         effective = bind_transport_locked(bind_.wanted()->transport);
+        if (bind_.wanted()->transport == LSD_TRANSPORT_CUDA_IPC && effective != LSD_TRANSPORT_CUDA_IPC &&
+            path_reason_.empty() && !(cuda_driver().usable() && cuda_driver().ipc))
+            path_reason_ = "cuda_ipc: " + cuda_driver().why + "; frames go through host memory";
         // a cuda_ipc session also takes shm rings (a client that cannot open its device slots)
         other_transport = effective != session_transport_ &&
                           !(session_transport_ == LSD_TRANSPORT_CUDA_IPC && effective == LSD_TRANSPORT_SHM);
@@ -937,6 +940,10 @@ lsd_transport Client::bind_transport_locked(lsd_transport wanted) const {
     // a cuda_ipc session binds shm when this client could not open its device slots; a session
     // the runtime opened on shm or inline instead (no driver, another GPU) binds that
     if (session_transport_ == LSD_TRANSPORT_CUDA_IPC) return cuda_open_failed_ ? LSD_TRANSPORT_SHM : wanted;
+    // a session whose hello did not ask for cuda_ipc (opened before this bind): reopened to ask, when
+    // this process can use it at all
+    const CudaDriver& d = cuda_driver();
+    if (offered_ != LSD_TRANSPORT_CUDA_IPC && d.usable() && d.ipc) return wanted;
     return session_transport_;
 }
 

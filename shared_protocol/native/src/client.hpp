@@ -62,8 +62,9 @@ public:
     lsd_status take(lsd_frame_out& out, uint32_t timeout_ms);
     // frames on the GPU (lsd_client_submit_cuda / take_cuda and the texture calls): src / dst is
     // device memory or a CUDA array; f carries the size, format, stream, time and flags
-    lsd_status submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id);
-    lsd_status take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms);
+    // sync: return once the copy is done (memory another API reuses right after the call)
+    lsd_status submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id, bool sync = false);
+    lsd_status take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms, bool sync = false);
     void transport_info(lsd_transport_info& out);
     // the primary context of the device the binding names (opened on first use); nullptr + why
     // without a usable driver

@@ -11,12 +11,12 @@ namespace lsd::cu {
 
 using Result = int;  // CUresult
 constexpr Result kSuccess = 0;
-using Device = int;                     // CUdevice
-using DevicePtr = unsigned long long;   // CUdeviceptr (CUdeviceptr_v2)
-using Context = struct CUctx_st*;       // CUcontext
-using Stream = struct CUstream_st*;     // CUstream
-using Event = struct CUevent_st*;       // CUevent
-using Array = struct CUarray_st*;       // CUarray
+using Device = int;                    // CUdevice
+using DevicePtr = unsigned long long;  // CUdeviceptr (CUdeviceptr_v2)
+using Context = struct CUctx_st*;      // CUcontext
+using Stream = struct CUstream_st*;    // CUstream
+using Event = struct CUevent_st*;      // CUevent
+using Array = struct CUarray_st*;      // CUarray
 using MipmappedArray = struct CUmipmappedArray_st*;
 using GraphicsResource = struct CUgraphicsResource_st*;
 using ExternalMemory = struct CUextMemory_st*;
@@ -90,10 +90,10 @@ struct ExternalMemoryMipmappedArrayDesc {
     unsigned int reserved[16];
 };
 
-constexpr unsigned int kStreamNonBlocking = 0x1;          // CU_STREAM_NON_BLOCKING
-constexpr unsigned int kIpcLazyEnablePeerAccess = 0x1;    // CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS
-constexpr unsigned int kGraphicsRegisterNone = 0x0;       // CU_GRAPHICS_REGISTER_FLAGS_NONE
-constexpr unsigned int kGraphicsRegisterReadOnly = 0x1;   // CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY
+constexpr unsigned int kStreamNonBlocking = 0x1;             // CU_STREAM_NON_BLOCKING
+constexpr unsigned int kIpcLazyEnablePeerAccess = 0x1;       // CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS
+constexpr unsigned int kGraphicsRegisterNone = 0x0;          // CU_GRAPHICS_REGISTER_FLAGS_NONE
+constexpr unsigned int kGraphicsRegisterReadOnly = 0x1;      // CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY
 constexpr unsigned int kGraphicsRegisterWriteDiscard = 0x2;  // CU_GRAPHICS_REGISTER_FLAGS_WRITE_DISCARD
 
 // driver entry points (the symbol each is loaded from is in cuda_loader.cpp)

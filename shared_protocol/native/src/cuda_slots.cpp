@@ -164,15 +164,15 @@ bool CudaSlots::open_ring(const Value* reply, const CudaRingGeometry& g, const c
         }
         ring.base.push_back(base);
         ring.ptr.push_back(base + (offsets ? offsets->arr[k].u : 0));
-        for (auto [blob, list, what] : {std::make_tuple(&ready[k], &ring.ready, "ready"),
-                                        std::make_tuple(&free[k], &ring.free, "free")}) {
+        for (auto [blob, list, what] :
+             {std::make_tuple(&ready[k], &ring.ready, "ready"), std::make_tuple(&free[k], &ring.free, "free")}) {
             cu::IpcEventHandle eh;
             std::memcpy(eh.reserved, blob->data(), cu::kIpcHandleBytes);
             cu::Event ev = nullptr;
             r = d_->cuIpcOpenEventHandle(&ev, eh);
             if (r != cu::kSuccess) {
-                why = std::string(name) + " slot " + std::to_string(k) + " " + what + " event: " +
-                      d_->describe("cuIpcOpenEventHandle", r);
+                why = std::string(name) + " slot " + std::to_string(k) + " " + what +
+                      " event: " + d_->describe("cuIpcOpenEventHandle", r);
                 return false;
             }
             list->push_back(ev);

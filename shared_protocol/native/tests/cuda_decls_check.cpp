@@ -86,30 +86,74 @@ template <typename T>
 struct Theirs {
     using type = T;
 };
-template <> struct Theirs<cu::Context> { using type = CUcontext; };
-template <> struct Theirs<cu::Stream> { using type = CUstream; };
-template <> struct Theirs<cu::Event> { using type = CUevent; };
-template <> struct Theirs<cu::Array> { using type = CUarray; };
-template <> struct Theirs<cu::MipmappedArray> { using type = CUmipmappedArray; };
-template <> struct Theirs<cu::GraphicsResource> { using type = CUgraphicsResource; };
-template <> struct Theirs<cu::ExternalMemory> { using type = CUexternalMemory; };
-template <> struct Theirs<cu::IpcMemHandle> { using type = CUipcMemHandle; };
-template <> struct Theirs<cu::IpcEventHandle> { using type = CUipcEventHandle; };
-template <> struct Theirs<cu::Uuid> { using type = CUuuid; };
-template <> struct Theirs<cu::Memcpy2D> { using type = CUDA_MEMCPY2D; };
-template <> struct Theirs<cu::ExternalMemoryHandleDesc> { using type = CUDA_EXTERNAL_MEMORY_HANDLE_DESC; };
-template <> struct Theirs<cu::ExternalMemoryMipmappedArrayDesc> {
+template <>
+struct Theirs<cu::Context> {
+    using type = CUcontext;
+};
+template <>
+struct Theirs<cu::Stream> {
+    using type = CUstream;
+};
+template <>
+struct Theirs<cu::Event> {
+    using type = CUevent;
+};
+template <>
+struct Theirs<cu::Array> {
+    using type = CUarray;
+};
+template <>
+struct Theirs<cu::MipmappedArray> {
+    using type = CUmipmappedArray;
+};
+template <>
+struct Theirs<cu::GraphicsResource> {
+    using type = CUgraphicsResource;
+};
+template <>
+struct Theirs<cu::ExternalMemory> {
+    using type = CUexternalMemory;
+};
+template <>
+struct Theirs<cu::IpcMemHandle> {
+    using type = CUipcMemHandle;
+};
+template <>
+struct Theirs<cu::IpcEventHandle> {
+    using type = CUipcEventHandle;
+};
+template <>
+struct Theirs<cu::Uuid> {
+    using type = CUuuid;
+};
+template <>
+struct Theirs<cu::Memcpy2D> {
+    using type = CUDA_MEMCPY2D;
+};
+template <>
+struct Theirs<cu::ExternalMemoryHandleDesc> {
+    using type = CUDA_EXTERNAL_MEMORY_HANDLE_DESC;
+};
+template <>
+struct Theirs<cu::ExternalMemoryMipmappedArrayDesc> {
     using type = CUDA_EXTERNAL_MEMORY_MIPMAPPED_ARRAY_DESC;
 };
-template <typename T> struct Theirs<T*> { using type = typename Theirs<T>::type*; };
-template <typename T> struct Theirs<const T*> { using type = const typename Theirs<T>::type*; };
+template <typename T>
+struct Theirs<T*> {
+    using type = typename Theirs<T>::type*;
+};
+template <typename T>
+struct Theirs<const T*> {
+    using type = const typename Theirs<T>::type*;
+};
 // every entry point returns CUresult (ours: int, which is also CUdevice, so it is mapped here only)
-template <typename... A> struct Theirs<cu::Result (*)(A...)> {
+template <typename... A>
+struct Theirs<cu::Result (*)(A...)> {
     using type = CUresult (*)(typename Theirs<A>::type...);
 };
 
 #define SAME_API(name) \
-    static_assert(std::is_same_v<Theirs<cu::name##_t>::type, decltype(&::name)>, #name " differs from cuda.h")
+  static_assert(std::is_same_v<Theirs<cu::name##_t>::type, decltype(&::name)>, #name " differs from cuda.h")
 
 SAME_API(cuInit);
 SAME_API(cuDriverGetVersion);

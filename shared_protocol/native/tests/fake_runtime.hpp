@@ -17,7 +17,6 @@ inline double since_ms(Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-
 struct FakeRuntime {
     zmq::context_t ctx{1};
     zmq::socket_t router{ctx, zmq::socket_type::router};

@@ -221,8 +221,9 @@ TEST(FakeDriver, FramesCrossTheDeviceSlotsInEventOrderAndHandlesOpenOnce) {
         ASSERT_TRUE(s.rt.expect("frame", fm, 3000));
         uint32_t k = static_cast<uint32_t>(fm.get("slot")->u);
         // the caller's stream waits until the runtime has read the slot, copies, then says ready
-        EXPECT_EQ(log_since(), "wait " + std::to_string(200 + k) + "\ncopy device->device 64x8 on caller stream\nrecord " +
-                                   std::to_string(100 + k) + "\n");
+        EXPECT_EQ(log_since(), "wait " + std::to_string(200 + k) +
+                                   "\ncopy device->device 64x8 on caller stream\nrecord " + std::to_string(100 + k) +
+                                   "\n");
         for (unsigned y = 0; y < kH; ++y)
             ASSERT_EQ(std::memcmp(s.rings.in[k].data() + y * kPitch, frame.data() + y * src_pitch, kW * 4), 0);
         // the runtime's answer: the frame, inverted, in output slot j
@@ -310,8 +311,9 @@ TEST(FakeDriver, ARuntimeOnAnotherGpuBindsShmAndSaysWhy) {
     ASSERT_EQ(lsd_client_bind(c, &b, 0), LSD_E_NOT_CONNECTED);
     lsd::Value hello, bind;
     ASSERT_TRUE(rt.expect("hello", hello, 3000));
-    const char* why = "cuda_ipc: the client's GPU GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60 is not the runtime's "
-                      "GPU-00000000-1111-2222-3333-444444444444 (CUDA IPC handles open only on the GPU that made them)";
+    const char* why =
+        "cuda_ipc: the client's GPU GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60 is not the runtime's "
+        "GPU-00000000-1111-2222-3333-444444444444 (CUDA IPC handles open only on the GPU that made them)";
     send_welcome(rt, hello.get("id")->u, "shm", nullptr, why);
     ASSERT_TRUE(rt.expect("bind", bind, 3000));  // not refused: the frames take shm
     EXPECT_EQ(bind.get("transport")->s, "shm");
@@ -321,6 +323,25 @@ TEST(FakeDriver, ARuntimeOnAnotherGpuBindsShmAndSaysWhy) {
     EXPECT_STREQ(info.gpu, "");
     lsd::Value bye;
     EXPECT_FALSE(rt.expect("bye", bye, 300));  // no reopening loop
+    lsd_client_close(c);
+}
+
+TEST(FakeDriver, ASessionOpenedBeforeACudaIpcBindIsReopenedToAskForIt) {
+    FakeRuntime rt;
+    lsd_client* c = client_for(rt);
+    lsd_client_connect(c, 0);
+    lsd::Value hello, bye;
+    ASSERT_TRUE(rt.expect("hello", hello, 3000));
+    EXPECT_EQ(hello.get("transports")->arr[0].s, "shm");  // nothing asked for cuda_ipc yet
+    rt.welcome(hello.get("id")->u, "shm");
+    ASSERT_EQ(lsd_client_connect(c, 2000), LSD_OK);
+    lsd_bind_desc b = cuda_bind();
+    lsd_status st = lsd_client_bind(c, &b, 0);
+    EXPECT_TRUE(st == LSD_PENDING || st == LSD_E_NOT_CONNECTED) << lsd_status_string(st);
+    ASSERT_TRUE(rt.expect("bye", bye, 3000));  // the shm session ends properly
+    ASSERT_TRUE(rt.expect("hello", hello, 3000));
+    EXPECT_EQ(hello.get("transports")->arr[0].s, "cuda_ipc");
+    EXPECT_EQ(hello.get("gpu")->s, kGpu);
     lsd_client_close(c);
 }
 
@@ -403,7 +424,8 @@ TEST(NoDriver, ACudaIpcBindTakesShmAndSaysWhy) {
     std::vector<uint8_t> px(size_t{kW} * 4 * kH);
     lsd_cuda_frame f = cuda_frame(px.data(), 0);
     EXPECT_EQ(lsd_client_submit_cuda(c, &f, nullptr), LSD_E_UNSUPPORTED);
-    EXPECT_STREQ(lsd_last_error(), "frames on the GPU need a usable NVIDIA driver: CUDA is disabled (LSD_DISABLE_CUDA is set)");
+    EXPECT_STREQ(lsd_last_error(),
+                 "frames on the GPU need a usable NVIDIA driver: CUDA is disabled (LSD_DISABLE_CUDA is set)");
     lsd_gpu_texture* t = nullptr;
     EXPECT_EQ(lsd_gpu_texture_register_gl(c, 1, 0x0DE1, 0, &t), LSD_E_UNSUPPORTED);
     // frames from host memory flow as ever

@@ -1,7 +1,8 @@
 // Unity native-plugin entry points for liblsd_bridge: UnityPluginLoad/Unload, graphics
 // device events, the render-thread event callback and per-API texture lookups.
-// The texture -> CUDA copy (GPU path) is a later issue: every GPU event reports
-// LSD_E_UNSUPPORTED so the package falls back to AsyncGPUReadback + shm.
+// The GPU path: textures registered with CUDA on REGISTER, copied to and from the session's
+// slots on CAPTURE / PRESENT (lsd_client_submit_texture / take_texture); where the glue cannot
+// (no driver, an API it does not wire) the events say why and the package reads back instead.
 #include "lsd_unity.h"
 #include "unity_plugin_api.h"
 
@@ -34,9 +35,38 @@ std::atomic<IUnityGraphics*> g_graphics{nullptr};
 std::atomic<int> g_renderer{-1};
 std::atomic<uint64_t> g_device_events{0};
 
-const char kGpuUnavailable[] =
-    "GPU texture path not available in this build: the texture -> CUDA copy and the cuda_ipc/cuda_vmm "
-    "transports are not implemented yet; use the AsyncGPUReadback (shm) path";
+// whether the render-thread GPU path can run on the current device, and why not
+lsd_status gpu_path(int renderer, const char** why) {
+    if (!lsd_cuda_available()) {
+        *why = "no usable NVIDIA driver in this process (libcuda not found, or no GPU)";
+        return LSD_E_UNSUPPORTED;
+    }
+    switch (renderer) {
+        case kUnityGfxRendererOpenGLCore:
+#if defined(_WIN32)
+            *why = "OpenGL Core on Windows is not wired (Unity on Windows runs Direct3D 11 by default)";
+            return LSD_E_UNSUPPORTED;
+#else
+            *why = "";
+            return LSD_OK;
+#endif
+        case kUnityGfxRendererD3D11:
+#if defined(LSD_UNITY_HAVE_D3D11)
+            *why = "";
+            return LSD_OK;
+#else
+            *why = "Direct3D 11 is not compiled into this build";
+            return LSD_E_UNSUPPORTED;
+#endif
+        case kUnityGfxRendererD3D12:
+        case kUnityGfxRendererVulkan:
+            *why =
+                "Direct3D 12 and Vulkan textures need Unity's IUnityGraphicsD3D12/Vulkan interfaces to share "
+                "their memory with CUDA: not wired in the Unity glue yet";
+            return LSD_E_UNSUPPORTED;
+        default: *why = "the GPU path needs OpenGL Core or Direct3D 11 on an NVIDIA GPU"; return LSD_E_UNSUPPORTED;
+    }
+}
 
 void UNITY_INTERFACE_API on_device_event(UnityGfxDeviceEventType type) {
     g_device_events.fetch_add(1);
@@ -157,6 +187,32 @@ lsd_status describe_texture(lsd_unity_texture_event& ev, int renderer) {
     }
 }
 
+// REGISTER with a client: the texture registered with CUDA once (render thread, device current)
+lsd_status register_with_cuda(lsd_unity_texture_event& ev, int renderer) {
+    const char* why = "";
+    lsd_status st = gpu_path(renderer, &why);
+    if (st != LSD_OK) return st;
+    if (ev.cuda_texture) return LSD_OK;  // registered already
+    if (renderer == kUnityGfxRendererOpenGLCore) {
+        constexpr uint32_t kGlTexture2DTarget = 0x0DE1;  // GL_TEXTURE_2D: Unity's RenderTextures
+        auto name = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.native_texture));
+        return lsd_gpu_texture_register_gl(ev.client, name, kGlTexture2DTarget, ev.write, &ev.cuda_texture);
+    }
+    return lsd_gpu_texture_register_d3d11(ev.client, ev.native_texture, ev.write, &ev.cuda_texture);
+}
+
+lsd_cuda_frame frame_of(const lsd_unity_texture_event& ev) {
+    lsd_cuda_frame f;
+    std::memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    f.width = ev.width;
+    f.height = ev.height;
+    f.format = ev.format;
+    f.time = ev.time;
+    f.flags = ev.flags;
+    return f;  // stream NULL: the binding's own
+}
+
 void UNITY_INTERFACE_API on_render_event(int event_id, void* data) {
     auto* ev = static_cast<lsd_unity_texture_event*>(data);
     if (!ev || ev->struct_size < sizeof(lsd_unity_texture_event)) return;  // never trust foreign data
@@ -164,12 +220,36 @@ void UNITY_INTERFACE_API on_render_event(int event_id, void* data) {
     ev->renderer = renderer;
     ev->events_handled++;
     switch (event_id) {
-        case LSD_UNITY_EVENT_REGISTER_TEXTURE: ev->status = describe_texture(*ev, renderer); break;
-        case LSD_UNITY_EVENT_CAPTURE:
-        case LSD_UNITY_EVENT_PRESENT:
-            ev->status = LSD_E_UNSUPPORTED;  // texture <-> CUDA slot copy: not in this build
+        case LSD_UNITY_EVENT_REGISTER_TEXTURE:
+            ev->status = describe_texture(*ev, renderer);
+            ev->cuda_status = ev->client ? register_with_cuda(*ev, renderer) : LSD_E_INVALID_ARGUMENT;
             break;
-        case LSD_UNITY_EVENT_UNREGISTER_TEXTURE: ev->status = LSD_OK; break;
+        case LSD_UNITY_EVENT_CAPTURE: {
+            if (!ev->client || !ev->cuda_texture) {
+                ev->status = LSD_E_UNSUPPORTED;  // not registered with CUDA: the readback path
+                break;
+            }
+            lsd_cuda_frame f = frame_of(*ev);
+            uint64_t id = 0;
+            ev->status = lsd_client_submit_texture(ev->client, ev->cuda_texture, &f, &id);
+            ev->frame_id = ev->status == LSD_OK ? id : 0;
+            break;
+        }
+        case LSD_UNITY_EVENT_PRESENT: {
+            if (!ev->client || !ev->cuda_texture) {
+                ev->status = LSD_E_UNSUPPORTED;
+                break;
+            }
+            lsd_cuda_frame f = frame_of(*ev);
+            ev->status = lsd_client_take_texture(ev->client, ev->cuda_texture, &f, 0);  // LSD_NO_FRAME: none new
+            ev->frame_id = ev->status == LSD_OK ? f.frame_id : 0;
+            break;
+        }
+        case LSD_UNITY_EVENT_UNREGISTER_TEXTURE:
+            if (ev->cuda_texture) lsd_gpu_texture_release(ev->cuda_texture);
+            ev->cuda_texture = nullptr;
+            ev->status = LSD_OK;
+            break;
         default: ev->status = LSD_E_INVALID_ARGUMENT; break;
     }
 }
@@ -215,8 +295,15 @@ LSD_API int32_t lsd_unity_renderer(void) { return g_renderer.load(); }
 
 LSD_API uint64_t lsd_unity_device_events(void) { return g_device_events.load(); }
 
-LSD_API lsd_status lsd_unity_gpu_path_status(void) { return LSD_E_UNSUPPORTED; }
+LSD_API lsd_status lsd_unity_gpu_path_status(void) {
+    const char* why = "";
+    return gpu_path(g_renderer.load(), &why);
+}
 
-LSD_API const char* lsd_unity_gpu_path_message(void) { return kGpuUnavailable; }
+LSD_API const char* lsd_unity_gpu_path_message(void) {
+    const char* why = "";
+    gpu_path(g_renderer.load(), &why);
+    return why;
+}
 
 }  // extern "C"

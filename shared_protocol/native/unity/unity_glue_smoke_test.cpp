@@ -55,15 +55,31 @@ int main() {
     fn(LSD_UNITY_EVENT_REGISTER_TEXTURE, &ev);
     CHECK(ev.status == LSD_E_UNSUPPORTED);  // null device: no texture access
     CHECK(ev.renderer == kUnityGfxRendererNull);
+    CHECK(ev.cuda_status == LSD_E_INVALID_ARGUMENT);  // no client: nothing registered with CUDA
     fn(LSD_UNITY_EVENT_CAPTURE, &ev);
-    CHECK(ev.status == LSD_E_UNSUPPORTED);  // GPU copy not in this build
+    CHECK(ev.status == LSD_E_UNSUPPORTED);  // not registered with CUDA: the package reads back
     fn(LSD_UNITY_EVENT_PRESENT, &ev);
     CHECK(ev.status == LSD_E_UNSUPPORTED);
+    // with a session (no runtime needed to register): the driver is what decides, and it says so
+    lsd_client_config cfg;
+    lsd_client_config_init(&cfg);
+    cfg.endpoint = "tcp://127.0.0.1:9";
+    cfg.token = "t";
+    lsd_client* client = nullptr;
+    CHECK(lsd_client_create(&cfg, &client) == LSD_OK);
+    ev.client = client;
+    fn(LSD_UNITY_EVENT_REGISTER_TEXTURE, &ev);
+    CHECK(ev.cuda_status == LSD_E_UNSUPPORTED);  // LSD_DISABLE_CUDA=1 (ctest): no driver
+    CHECK(ev.cuda_texture == nullptr);
+    fn(LSD_UNITY_EVENT_CAPTURE, &ev);
+    CHECK(ev.status == LSD_E_UNSUPPORTED && ev.frame_id == 0);
     fn(LSD_UNITY_EVENT_UNREGISTER_TEXTURE, &ev);
     CHECK(ev.status == LSD_OK);
+    lsd_client_close(client);
+    ev.client = nullptr;
     fn(12345, &ev);
     CHECK(ev.status == LSD_E_INVALID_ARGUMENT);
-    CHECK(ev.events_handled == 5);
+    CHECK(ev.events_handled == 7);
     fn(LSD_UNITY_EVENT_CAPTURE, nullptr);  // ignored, no crash
     lsd_unity_texture_event small = ev;
     small.struct_size = 4;
@@ -71,7 +87,8 @@ int main() {
     fn(LSD_UNITY_EVENT_CAPTURE, &small);  // too small: ignored
     CHECK(small.status == 77);
     CHECK(lsd_unity_gpu_path_status() == LSD_E_UNSUPPORTED);
-    CHECK(std::strstr(lsd_unity_gpu_path_message(), "not available in this build") != nullptr);
+    CHECK(std::strcmp(lsd_unity_gpu_path_message(),
+                      "no usable NVIDIA driver in this process (libcuda not found, or no GPU)") == 0);
 
     UnityPluginUnload();
     CHECK(g_callback == nullptr);

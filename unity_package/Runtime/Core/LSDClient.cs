@@ -432,6 +432,34 @@ namespace LSDBridge
             };
         }
 
+        /// <summary>Which path the frames are on: the transport asked for and the one in use, whether the
+        /// slots are device memory (cuda_ipc: the frames never leave the GPU) and, when the path is not the
+        /// one asked for, why (no NVIDIA driver, a runtime without CUDA or on another GPU...).</summary>
+        public LSDTransportInfo GetTransport()
+        {
+            ThrowIfDisposed();
+            var n = new NativeMethods.lsd_transport_info
+            {
+                struct_size = (uint)Marshal.SizeOf(typeof(NativeMethods.lsd_transport_info)),
+                gpu = new byte[64], reason = new byte[256],
+            };
+            LSDStatus s = NativeMethods.lsd_client_get_transport(_handle, ref n);
+            if (s != LSDStatus.Ok) throw LSDException.FromLastError(s, "LSDClient.GetTransport");
+            return new LSDTransportInfo
+            {
+                Requested = n.requested,
+                Transport = n.transport,
+                ZeroCopy = n.zero_copy != 0,
+                CudaDriver = n.cuda_driver != 0,
+                Gpu = Utf8.FromFixed(n.gpu),
+                Reason = Utf8.FromFixed(n.reason),
+            };
+        }
+
+        /// <summary>The handle for the Unity glue's render-thread events (they call the library with it);
+        /// valid while this client is not disposed.</summary>
+        internal IntPtr NativeHandle { get { return _handle.DangerousGetHandle(); } }
+
         /// <summary>Says bye (best effort, no waiting), stops the I/O thread, frees everything.
         /// Safe to call more than once and from any thread.</summary>
         public void Dispose()

@@ -192,6 +192,42 @@ namespace LSDBridge
         }
     }
 
+    /// <summary>Which path a session's frames are on (LSDClient.GetTransport).</summary>
+    public sealed class LSDTransportInfo
+    {
+        /// <summary>What the bind asked for, and what the current binding uses.</summary>
+        public LSDTransport Requested, Transport;
+        /// <summary>The slots are the runtime's device memory (cuda_ipc): frames never leave the GPU.</summary>
+        public bool ZeroCopy;
+        /// <summary>This process has a usable NVIDIA driver.</summary>
+        public bool CudaDriver;
+        /// <summary>The runtime's GPU when it serves cuda_ipc ("GPU-..."), else "".</summary>
+        public string Gpu = "";
+        /// <summary>Why Transport is not Requested ("" when it is).</summary>
+        public string Reason = "";
+
+        public static string WireName(LSDTransport t)
+        {
+            switch (t)
+            {
+                case LSDTransport.CudaIpc: return "cuda_ipc";
+                case LSDTransport.CudaVmm: return "cuda_vmm";
+                case LSDTransport.Inline: return "inline";
+                default: return "shm";
+            }
+        }
+
+        /// <summary>The path in words, as the status window shows it.</summary>
+        public string Description
+        {
+            get
+            {
+                if (ZeroCopy) return "cuda_ipc: frames stay on the GPU" + (Gpu.Length > 0 ? " (" + Gpu + ")" : "");
+                return WireName(Transport) + (Reason.Length > 0 ? " (" + Reason + ")" : "");
+            }
+        }
+    }
+
     /// <summary>Per-stage milliseconds of one finished frame.</summary>
     public struct LSDTimings
     {

@@ -193,6 +193,43 @@ namespace LSDBridge
             [MarshalAs(UnmanagedType.ByValArray, SizeConst = 256)] public byte[] message;
         }
 
+        // lsd_transport_info (appended in 0.4)
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct lsd_transport_info
+        {
+            public uint struct_size;
+            public LSDTransport requested;
+            public LSDTransport transport;
+            public int zero_copy;
+            public int cuda_driver;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 64)] public byte[] gpu;
+            [MarshalAs(UnmanagedType.ByValArray, SizeConst = 256)] public byte[] reason;
+        }
+
+        // lsd_unity_texture_event (shared_protocol/native/unity/lsd_unity.h): the record of the Unity glue's
+        // render-thread events (the Unity layer issues them; its layout is checked here with the others)
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct lsd_unity_texture_event
+        {
+            public uint struct_size;
+            public int status;
+            public IntPtr native_texture;
+            public uint width;
+            public uint height;
+            public int renderer;
+            public uint native_format;
+            public ulong events_handled;
+            // appended in 0.4: the GPU path
+            public IntPtr client;
+            public int write;
+            public LSDPixelFormat format;
+            public double time;
+            public uint flags;
+            public LSDStatus cuda_status;
+            public ulong frame_id;
+            public IntPtr cuda_texture;
+        }
+
         // ---- library -------------------------------------------------------------------
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -259,6 +296,9 @@ namespace LSDBridge
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern LSDStatus lsd_client_get_style(LSDClientHandle client, ref lsd_style_info info);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern LSDStatus lsd_client_get_transport(LSDClientHandle client, ref lsd_transport_info info);
 
         // Called only by LSDClientHandle.ReleaseHandle (takes the raw pointer: the SafeHandle is closing).
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

@@ -18,9 +18,12 @@ namespace LSDBridge
     /// Nothing here blocks the main thread: the runtime is reached in the background, frames go
     /// out through AsyncGPUReadback into shared-memory slots, finished frames are copied into the
     /// output texture when they arrive (the last one stays on screen meanwhile).
-    /// GPU path (useGPU): the native texture pointer is taken once at bind and per-frame work is
-    /// queued on the render thread (CommandBuffer.IssuePluginEventAndData); the texture -> CUDA copy
-    /// is not in this build, so the engine reports why (GpuPathStatus) and uses the readback path.
+    /// GPU path (useGPU, or by default where it can run: an NVIDIA driver with OpenGL Core or Direct3D 11,
+    /// no motion/depth planes): the session binds cuda_ipc, the capture and output textures are registered
+    /// with CUDA once, and each frame is copied texture -> slot and slot -> texture on the render thread
+    /// (CommandBuffer.IssuePluginEventAndData); with a runtime that serves cuda_ipc the pixels never leave
+    /// the GPU, with one that does not (no CUDA, another GPU) the same events copy through shared memory.
+    /// Where the GPU path cannot run the engine says why (GpuPathStatus) and reads back instead.
     /// With LSDStreamOptions.sendMotionAndDepth, a camera source on the built-in render pipeline also sends
     /// its motion vectors and depth with every frame (LSDCameraPlanes; MotionAndDepthStatus says what is sent
     /// and why); MarkCameraCut tells the runtime the camera cut.
@@ -37,6 +40,12 @@ namespace LSDBridge
         private Texture2D _upload;            // restyled frames land here
         private NativeArray<byte> _outPixels;
         private LSDRenderThreadTexture _gpuSource, _gpuOutput;
+        private bool _gpuRegistered;         // both textures are registered with CUDA (their REGISTER events ran ok)
+        private bool _forceReadback;         // the GPU path failed on this device: the next Begin reads back
+        private bool _restartOnReadback;     // ... and this capture restarts that way at the next update
+        private bool _gpuCut;                // MarkCameraCut on the GPU path: the next frame carries Reset
+        private ulong _lastPresentedId;
+        private LSDTransportInfo _transport;
         private LSDEngineDriver _driver;
         // at most two frames in flight (each one place, however many readbacks it takes); a readback of an earlier
         // capture finds a newer generation and is ignored
@@ -145,8 +154,19 @@ namespace LSDBridge
         public bool UsingGpuPath { get { return _path.UseGpu; } }
         /// <summary>Why the GPU path is not used (null when it is, or before StartCapture).</summary>
         public string GpuPathStatus { get { return _path.GpuStatus; } }
-        /// <summary>The path frames take, in words (what the status window shows).</summary>
-        public string PathDescription { get { return _capturing ? _path.Description : "not capturing"; } }
+        /// <summary>The path frames take, in words (what the status window shows): on the GPU path also the
+        /// transport the runtime gave (cuda_ipc: the frames stay on the GPU) or why another.</summary>
+        public string PathDescription
+        {
+            get
+            {
+                if (!_capturing) return "not capturing";
+                if (!_path.UseGpu || _transport == null) return _path.Description;
+                return _path.Description + "; " + _transport.Description;
+            }
+        }
+        /// <summary>Which transport the session's frames use and why (null before the session is bound).</summary>
+        public LSDTransportInfo Transport { get { return _transport; } }
         public int FramesPresented { get; private set; }
         public int ReadbackErrors { get; private set; }
         public LSDFrameResult LastFrame { get; private set; }
@@ -160,6 +180,7 @@ namespace LSDBridge
         public void MarkCameraCut()
         {
             if (_capturing && _assembler != null && !_assembler.IsDisposed) _assembler.MarkCameraCut();
+            if (_capturing) _gpuCut = true;
         }
         public Texture OutputTexture { get { return _output; } }
 
@@ -248,6 +269,7 @@ namespace LSDBridge
             _sourceIsScreen = ReferenceEquals(_sourceTexture, null) && (_activeCamera == null || _activeCamera.targetTexture == null);
             LSDFrameSourceKind kind = _sourceIsScreen ? LSDFrameSourceKind.UnflippedTarget : LSDFrameSourceKind.UnityTexture;
             SetUpPlanes(w, h);
+            DecideGpuPath();
             var options = new LSDSessionOptions
             {
                 Stream = _options.Clone(),
@@ -260,6 +282,8 @@ namespace LSDBridge
                 OutputBottomUp = true,
                 Motion = _planes != null ? _planes.MotionOptions : null,
                 Depth = _planes != null ? _planes.DepthOptions : null,
+                // the GPU path asks for device slots; the runtime answers cuda_ipc or says why not
+                Transport = _path.UseGpu ? LSDTransport.CudaIpc : LSDTransport.Shm,
             };
             // the planes are copied out of RenderTextures (bottom-up in memory); they must have the colour
             // ring's row order, so they are turned over when the colour is top-down (screen capture on D3D,
@@ -288,15 +312,20 @@ namespace LSDBridge
         {
             if (_driver != null) _driver.Detach();
             _driver = null;
+            bool gpuEvents = _gpuSource != null || _gpuOutput != null;
             if (_gpuSource != null) _gpuSource.Dispose();
             if (_gpuOutput != null) _gpuOutput.Dispose();
             _gpuSource = _gpuOutput = null;
+            _gpuRegistered = false;
+            _transport = null;
             // a readback still in flight reports to a disposed assembler, which ignores it
             if (_assembler != null) _assembler.Dispose();
             _assembler = null;
             if (_planes != null) _planes.Dispose();   // the camera gets its depthTextureMode and command buffers back
             _planes = null;
-            if (_session != null) _session.Dispose();
+            // the GPU path's render-thread events use the session's handle: it closes once they have run
+            if (_session != null && gpuEvents) LSDDeferredFree.DisposeLater(_session);
+            else if (_session != null) _session.Dispose();
             _session = null;
             // readbacks in flight complete later and find an older generation; their NativeArrays are Unity's
             if (_capture != null) { _capture.Release(); DestroyObject(_capture); }
@@ -329,9 +358,50 @@ namespace LSDBridge
         internal void OnUpdate()
         {
             if (!_capturing) return;
+            if (_restartOnReadback)
+            {
+                // the textures could not be registered with CUDA: the same capture, read back
+                _restartOnReadback = false;
+                ReleaseResources();
+                Begin();
+            }
             _session.Poll();
-            PresentNewestFrame();
+            if (_session.State == LSDConnectionState.Ready && _session.Client != null)
+                _transport = _session.Client.GetTransport();
+            if (GpuFramesLive()) PresentOnGpu();
+            else PresentNewestFrame();
             LSDDeferredFree.Collect();
+        }
+
+        // the GPU path runs once both textures are registered with CUDA (REGISTER ran on the render thread)
+        private bool GpuFramesLive()
+        {
+            if (!_path.UseGpu || _gpuSource == null || _gpuOutput == null) return false;
+            if (_gpuRegistered) return true;
+            NativeMethods.lsd_unity_texture_event a = _gpuSource.Read(), b = _gpuOutput.Read();
+            if (a.events_handled == 0 || b.events_handled == 0) return false;   // not run yet
+            if (a.cuda_status == LSDStatus.Ok && b.cuda_status == LSDStatus.Ok) return _gpuRegistered = true;
+            LSDStatus failed = a.cuda_status != LSDStatus.Ok ? a.cuda_status : b.cuda_status;
+            Debug.LogWarning("LSD Bridge: the textures could not be registered with CUDA (" + failed +
+                             "); restarting the capture on " + LSDPathChoice.ReadbackPathName + ".");
+            _forceReadback = true;
+            _restartOnReadback = true;
+            return false;
+        }
+
+        // the render thread copies the newest finished frame into the output texture (PRESENT); the record
+        // says which frame the previous event wrote
+        private void PresentOnGpu()
+        {
+            _gpuOutput.Issue(LSDUnityNative.EventPresent);
+            NativeMethods.lsd_unity_texture_event ev = _gpuOutput.Read();
+            if (ev.status != (int)LSDStatus.Ok || ev.frame_id == 0 || ev.frame_id == _lastPresentedId) return;
+            _lastPresentedId = ev.frame_id;
+            var result = new LSDFrameResult { FrameId = ev.frame_id };
+            LastFrame = result;
+            FramesPresented++;
+            Action<LSDFrameResult> h = FramePresented;
+            if (h != null) h(result);
         }
 
         /// <summary>After rendering (WaitForEndOfFrame): copy the source into the capture RT on the GPU
@@ -377,7 +447,15 @@ namespace LSDBridge
             {
                 Graphics.Blit(src, _capture);
             }
-            if (UsingGpuPath && _gpuSource != null) _gpuSource.Issue(LSDUnityNative.EventCapture);
+            if (GpuFramesLive())
+            {
+                // the render thread copies the capture texture into a free input slot and sends the frame
+                // (LSD_NO_FREE_SLOT there: skipped, latest wins); no readback
+                _gpuSource.SetFrame(time, _gpuCut ? LSDFrameFlags.Reset : LSDFrameFlags.None);
+                _gpuCut = false;
+                _gpuSource.Issue(LSDUnityNative.EventCapture);
+                return;
+            }
             // three readbacks that may complete in separate callbacks, in any order; the assembler submits the
             // frame when all have reported (a readback copies the texture as it is now, so the next frame's
             // render cannot change what it reads)
@@ -454,22 +532,36 @@ namespace LSDBridge
             var rt = _output as RenderTexture;
             if (rt != null) Graphics.Blit(_upload, rt);
             else if (_output != _upload) Graphics.CopyTexture(_upload, _output);   // checked at BindTexture
-            if (UsingGpuPath && _gpuOutput != null) _gpuOutput.Issue(LSDUnityNative.EventPresent);
             LastFrame = result;
             FramesPresented++;
             Action<LSDFrameResult> h = FramePresented;
             if (h != null) h(result);
         }
 
+        // before the session is made: the path decides the transport the session binds
+        private void DecideGpuPath()
+        {
+            string unavailable = null;
+            if (_useGpu != false)
+            {
+                if (_forceReadback) unavailable = "the textures could not be registered with CUDA on this device";
+                else if (_planes != null) unavailable = "motion and depth planes travel in shared memory (sendMotionAndDepth)";
+                else unavailable = LSDUnityNative.GpuPathUnavailableReason();
+            }
+            // the readback path is the default that works: only a caller who asked for the GPU hears why not
+            _path = LSDPathChoice.Decide(_useGpu, unavailable);
+            if (_path.Warning != null) Debug.LogWarning(_path.Warning);
+        }
+
         private void SetUpGpuPath()
         {
-            // the readback path is the default that works: only a caller who asked for the GPU hears why not
-            _path = LSDPathChoice.Decide(_useGpu, _useGpu == false ? null : LSDUnityNative.GpuPathUnavailableReason());
-            if (_path.Warning != null) Debug.LogWarning(_path.Warning);
             if (!_path.UseGpu) return;
-            // taken once, on bind; per-frame work goes through the render thread
-            _gpuSource = new LSDRenderThreadTexture(_capture, "LSD capture (GPU)");
-            _gpuOutput = new LSDRenderThreadTexture(_output, "LSD present (GPU)");
+            // taken once, on bind: the textures are registered with CUDA on the render thread; per-frame work
+            // goes through it too
+            IntPtr client = _session.Client.NativeHandle;
+            _gpuSource = new LSDRenderThreadTexture(_capture, "LSD capture (GPU)", client, false, LSDPixelFormat.Rgba8);
+            _gpuOutput = new LSDRenderThreadTexture(_output, "LSD present (GPU)", client, true, LSDPixelFormat.Rgba8);
+            _lastPresentedId = 0;
         }
 
         private void OnConnected() { Action h = Connected; if (h != null) h(); }
@@ -559,6 +651,9 @@ namespace LSDBridge
         internal static void DisposeAll()
         {
             foreach (Exception e in Live.DisposeAll()) Debug.LogException(e);
+            // sessions kept for late render-thread events: Play Mode, the domain or the player is ending (Unity
+            // completes the queued render commands first: not verified here, no Unity Editor)
+            LSDDeferredFree.DisposeAllNow();
         }
     }
 }

@@ -17,12 +17,12 @@ namespace {
 
 std::mutex g_mu;
 std::string g_log;
-int g_init_result = 0;       // cuInit's result
-int g_ipc_open_result = 0;   // cuIpcOpenMemHandle's result
-int g_ctx_depth = 0;         // pushes minus pops: the client must balance them
-int g_open_handles = 0;      // IPC memory handles open now
-int g_open_events = 0;       // IPC events open now
-int g_registered = 0;        // graphics resources registered now
+int g_init_result = 0;      // cuInit's result
+int g_ipc_open_result = 0;  // cuIpcOpenMemHandle's result
+int g_ctx_depth = 0;        // pushes minus pops: the client must balance them
+int g_open_handles = 0;     // IPC memory handles open now
+int g_open_events = 0;      // IPC events open now
+int g_registered = 0;       // graphics resources registered now
 unsigned char g_uuid[16] = {0x5f, 0x3c, 0x0a, 0x1e, 0x8b, 0x2d, 0x4c, 0x6f,
                             0x9e, 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60};
 
@@ -219,7 +219,10 @@ API int cuMemcpy2DAsync_v2(const Memcpy2D* c, void* stream) {
     unsigned char* dst = dst_of(c, dp);
     for (size_t y = 0; y < c->Height; ++y) std::memcpy(dst + y * dp, src + y * sp, c->WidthInBytes);
     note(std::string("copy ") + kind(c->srcMemoryType) + "->" + kind(c->dstMemoryType) + " " +
-         std::to_string(c->WidthInBytes) + "x" + std::to_string(c->Height) + (stream == &g_stream_object ? "" : stream ? " on caller stream" : " on stream 0"));
+         std::to_string(c->WidthInBytes) + "x" + std::to_string(c->Height) +
+         (stream == &g_stream_object ? ""
+          : stream                   ? " on caller stream"
+                                     : " on stream 0"));
     return 0;
 }
 API int cuGraphicsGLRegisterImage(void** res, unsigned texture, unsigned target, unsigned flags) {

@@ -15,9 +15,19 @@ public class LSDBridge : ModuleRules
 		// (CreateSceneTextureUniformBuffer, AddDrawTexturePass; public headers of the Renderer module)
 		PrivateDependencyModuleNames.AddRange(new string[] { "Projects", "Renderer", "Slate", "SlateCore" });
 
-		// GPU interop structure (D3D12/Vulkan staging texture); the CUDA import is a later issue,
-		// so it stays off and the stream reports "not available" and uses the shm readback path.
-		PrivateDefinitions.Add("LSD_WITH_CUDA_INTEROP=0");
+		// GPU interop (LSDCudaInterop.h): Vulkan on Linux, exportable staging textures imported into
+		// CUDA, frames over cuda_ipc. On Windows it would need the cuda_vmm transport (not in the
+		// native client yet): off there, and the stream uses the shm readback path.
+		if (Target.Platform == UnrealTargetPlatform.Linux)
+		{
+			PrivateDefinitions.Add("LSD_WITH_CUDA_INTEROP=1");
+			PrivateDependencyModuleNames.Add("VulkanRHI");                     // IVulkanDynamicRHI.h
+			AddEngineThirdPartyPrivateStaticDependencies(Target, "Vulkan");    // vulkan.h
+		}
+		else
+		{
+			PrivateDefinitions.Add("LSD_WITH_CUDA_INTEROP=0");
+		}
 
 		// ThirdParty/LSDNative/include/lsd_bridge/lsd_client.h and lib/<Platform>/ are filled by
 		// unreal_plugin/Tools/stage_native.sh; inside the LSD Bridge repository the header is also

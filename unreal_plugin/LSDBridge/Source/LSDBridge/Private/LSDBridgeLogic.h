@@ -167,8 +167,10 @@ namespace LSDBridgeLogic
 	};
 
 	/**
-	 * Picks the transport. GPU interop is used only when the plugin's interop path reports itself
-	 * available (it does not yet: see LSDCudaInterop.h); otherwise shm with a reason the plugin logs.
+	 * Picks the transport. GPU interop (cuda_ipc: the runtime's slots in device memory, the frames
+	 * copied GPU to GPU through a CUDA-imported staging texture) is used only when the plugin's
+	 * interop path reports itself available (LSDCudaInterop.h); on Windows it would need cuda_vmm,
+	 * which the native client does not have yet. Otherwise shm with a reason the plugin logs.
 	 */
 	inline FTransportChoice ChooseTransport(ETransportRequest Request, bool bInteropAvailable, bool bWindows)
 	{
@@ -178,6 +180,12 @@ namespace LSDBridgeLogic
 			Choice.Reason = "shm requested";
 			return Choice;
 		}
+		if (bWindows)
+		{
+			Choice.Reason = "CUDA interop on Windows needs the cuda_vmm transport (not in this build): using the shm "
+							"readback path";
+			return Choice;
+		}
 		if (!bInteropAvailable)
 		{
 			Choice.Reason = Request == ETransportRequest::CudaInterop
@@ -185,10 +193,42 @@ namespace LSDBridgeLogic
 								: "CUDA interop not available: using the shm readback path";
 			return Choice;
 		}
-		Choice.Transport = bWindows ? LSD_TRANSPORT_CUDA_VMM : LSD_TRANSPORT_CUDA_IPC;
+		Choice.Transport = LSD_TRANSPORT_CUDA_IPC;
 		Choice.bGpuInterop = true;
 		Choice.Reason = "CUDA interop";
 		return Choice;
+	}
+
+	/**
+	 * The path a stream's frames are on, as Get LSD Stats shows it: the native client's answer
+	 * (lsd_client_get_transport) after the plugin's own note.
+	 */
+	inline std::string DescribeTransport(const lsd_transport_info& Info, const std::string& PluginNote)
+	{
+		std::string Out;
+		if (Info.zero_copy)
+		{
+			Out = "cuda_ipc: frames stay on the GPU";
+			if (Info.gpu[0] != '\0')
+			{
+				Out += std::string(" (") + Info.gpu + ")";
+			}
+		}
+		else
+		{
+			Out = lsd_proto_transport_name(Info.transport);
+			if (Info.reason[0] != '\0')
+			{
+				Out += std::string(" (") + Info.reason + ")";
+			}
+		}
+		return PluginNote.empty() ? Out : PluginNote + "; " + Out;
+	}
+
+	/** Whether a frame goes the GPU interop way: interop was chosen and the runtime gave device slots. */
+	inline bool UseGpuFrames(bool bInteropChosen, const lsd_transport_info& Info)
+	{
+		return bInteropChosen && Info.zero_copy != 0;
 	}
 
 	/**

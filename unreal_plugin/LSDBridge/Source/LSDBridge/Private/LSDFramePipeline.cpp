@@ -57,8 +57,8 @@ namespace
 } // namespace
 
 FLSDFramePipeline::FLSDFramePipeline(const FLSDNativeSessionPtr& InSession, const FLSDRingFormat& InInput,
-									 const FLSDRingFormat& InOutput, bool bInPlanes)
-	: Session(InSession), Input(InInput), Output(InOutput), bPlanes(bInPlanes)
+									 const FLSDRingFormat& InOutput, bool bInPlanes, bool bInGpuInterop)
+	: Session(InSession), Input(InInput), Output(InOutput), bPlanes(bInPlanes), bGpuInterop(bInGpuInterop)
 {
 	check(Session.IsValid());
 	OutputPixels.SetNumUninitialized(static_cast<int64>(LSDBridgeLogic::FrameBytes(Output.Width, Output.Height, Output.Format)));
@@ -339,6 +339,22 @@ void FLSDFramePipeline::RenderThread_Capture(FRHICommandListImmediate& RHICmdLis
 		bSourceMismatch.store(true); // the game thread re-binds to a valid SeenSource
 		return;
 	}
+	if (RenderThread_UseInterop(Desc.Format))
+	{
+		// GPU to GPU: the source is copied into the staging texture and on into a free input slot
+		uint64 FrameId = 0;
+		const lsd_status Status = Interop.RenderThread_Submit(RHICmdList, Source, Crop,
+															  LSDBridgeLogic::FrameFlags(Cuts.AppliesTo(ImageFrame)), FrameId);
+		if (Status == LSD_OK)
+		{
+			Cuts.Sent(ImageFrame);
+		}
+		else if (!LSDBridgeLogic::IsExpectedStatus(Status))
+		{
+			SetError(UTF8_TO_TCHAR(FLSDNativeSession::DescribeFailure("lsd_client_submit_texture", Status).c_str()));
+		}
+		return;
+	}
 	const int32 Index = Queue.Acquire();
 	if (Index < 0)
 	{
@@ -374,11 +390,44 @@ void FLSDFramePipeline::RenderThread_Capture(FRHICommandListImmediate& RHICmdLis
 		FRHITransitionInfo(Source, ERHIAccess::CopySrc, Crop != nullptr ? ERHIAccess::Present : ERHIAccess::SRVMask));
 }
 
+bool FLSDFramePipeline::RenderThread_UseInterop(EPixelFormat SourceFormat)
+{
+	lsd_transport_info Info;
+	const bool bUse = bGpuInterop && !bInteropFailed && Session->GetTransport(Info) == LSD_OK &&
+					  LSDBridgeLogic::UseGpuFrames(true, Info);
+	if (bUse && !Interop.IsStarted())
+	{
+		FString Error;
+		if (!Interop.RenderThread_Start(Session->GetClient(), Input.Width, Input.Height, SourceFormat, Input.Format, Error))
+		{
+			bInteropFailed = true;
+			SetError(FString::Printf(TEXT("CUDA interop could not start (%s): using the shm readback path"), *Error));
+			bOnGpuPath.store(false);
+			return false;
+		}
+	}
+	bOnGpuPath.store(bUse);
+	return bUse;
+}
+
 void FLSDFramePipeline::RenderThread_Present(FRHICommandListImmediate& RHICmdList, FRHITexture* Target)
 {
 	check(IsInRenderingThread());
 	if (Target == nullptr || OutputPixels.Num() == 0)
 	{
+		return;
+	}
+	if (bOnGpuPath.load() && Interop.IsStarted())
+	{
+		const lsd_status Status = Interop.RenderThread_Present(RHICmdList, Target);
+		if (Status == LSD_OK)
+		{
+			NumPresented.fetch_add(1);
+		}
+		else if (!LSDBridgeLogic::IsExpectedStatus(Status))
+		{
+			SetError(UTF8_TO_TCHAR(FLSDNativeSession::DescribeFailure("lsd_client_take_texture", Status).c_str()));
+		}
 		return;
 	}
 	lsd_frame_out Frame;

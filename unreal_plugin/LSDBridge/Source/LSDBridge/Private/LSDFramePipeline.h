@@ -1,10 +1,12 @@
-// LSD Bridge: the render-thread half of a stream (shm path): GPU readback -> lsd_client_submit,
-// lsd_client_take -> texture upload. Owned through a thread-safe shared pointer that render
+// LSD Bridge: the render-thread half of a stream. shm path: GPU readback -> lsd_client_submit,
+// lsd_client_take -> texture upload; GPU interop path (cuda_ipc granted): the frames go GPU to GPU
+// through FLSDCudaInterop's staging textures. Owned through a thread-safe shared pointer that render
 // commands capture; the game thread only flips atomics and reads the last error.
 #pragma once
 
 #include "CoreMinimal.h"
 #include "LSDBridgeLogic.h"
+#include "LSDCudaInterop.h"
 #include "LSDNativeSession.h"
 #include "PixelFormat.h"
 #include "Templates/SharedPointer.h"
@@ -59,9 +61,10 @@ struct FLSDPlaneSet
 class FLSDFramePipeline
 {
 public:
-	/** bInPlanes: the input ring was bound with the motion and depth planes (scene capture source). */
+	/** bInPlanes: the input ring was bound with the motion and depth planes (scene capture source).
+	 *  bInGpuInterop: bound for cuda_ipc; frames go through FLSDCudaInterop while the runtime grants it. */
 	FLSDFramePipeline(const FLSDNativeSessionPtr& InSession, const FLSDRingFormat& InInput, const FLSDRingFormat& InOutput,
-					  bool bInPlanes = false);
+					  bool bInPlanes = false, bool bInGpuInterop = false);
 	~FLSDFramePipeline();
 
 	/** Engine format -> wire format; false for formats the runtime cannot take. */
@@ -113,6 +116,9 @@ public:
 	/** Any thread: last error (empty when none). */
 	FString GetLastError() const;
 
+	/** Any thread: frames went GPU to GPU last time one was captured. */
+	bool OnGpuPath() const { return bOnGpuPath.load(); }
+
 private:
 	void SetError(const FString& Message);
 	void NoteOnce(std::atomic<bool>& bNoted, const TCHAR* Message);
@@ -143,6 +149,13 @@ private:
 	TArray<uint8> MotionPixels;				// converted planes of the frame being submitted
 	TArray<uint8> DepthPixels;
 
+	/** Render thread: whether this frame goes the interop way (starting it on first use); false: read back. */
+	bool RenderThread_UseInterop(EPixelFormat SourceFormat);
+
+	const bool bGpuInterop;
+	FLSDCudaInterop Interop;
+	bool bInteropFailed = false; // render thread: it could not start: the readback path from then on
+	std::atomic<bool> bOnGpuPath{false};
 	std::atomic<bool> bSourceMismatch{false};
 	std::atomic<int64> NumPresented{0};
 	std::atomic<int64> NumWithMotion{0};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -152,6 +153,34 @@ public:
 	static const char* StatusName(lsd_status Status) { return lsd_status_string(Status); }
 	static const char* LibraryVersion() { return lsd_version(); }
 	static bool IsCudaDriverAvailable() { return lsd_cuda_available() == 1; }
+
+	/** Which transport the binding uses and why (no wait). */
+	lsd_status GetTransport(lsd_transport_info& Out)
+	{
+		std::memset(&Out, 0, sizeof Out);
+		Out.struct_size = sizeof Out;
+		return lsd_client_get_transport(Client, &Out);
+	}
+
+	/** The native handle, for the GPU interop calls that take it (valid while this session lives). */
+	lsd_client* GetClient() const { return Client; }
+
+	// GPU interop (FLSDCudaInterop, render thread): textures imported into CUDA and the frames they carry
+	static lsd_status ImportTexture(lsd_client* InClient, const lsd_external_image_desc& Desc, lsd_gpu_texture*& Out)
+	{
+		return lsd_gpu_texture_import(InClient, &Desc, &Out);
+	}
+	static lsd_status SubmitTexture(lsd_client* InClient, lsd_gpu_texture* Texture, const lsd_cuda_frame& Frame,
+									uint64_t& OutFrameId)
+	{
+		return lsd_client_submit_texture(InClient, Texture, &Frame, &OutFrameId);
+	}
+	static lsd_status TakeTexture(lsd_client* InClient, lsd_gpu_texture* Texture, lsd_cuda_frame& Frame)
+	{
+		return lsd_client_take_texture(InClient, Texture, &Frame, 0); // never waits
+	}
+	static void ReleaseTexture(lsd_gpu_texture* Texture) { lsd_gpu_texture_release(Texture); }
+	static std::string LastError() { return lsd_last_error(); }
 
 private:
 	explicit FLSDNativeSession(lsd_client* InClient)

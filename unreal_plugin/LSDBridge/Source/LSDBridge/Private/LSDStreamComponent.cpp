@@ -398,7 +398,8 @@ bool ULSDStreamComponent::RebuildPipeline(const FLSDRingFormat& Input, const FLS
 	}
 	ReleasePlaneTap();
 	// the old pipeline dies on the render thread, after the commands that captured it
-	Pipeline = MakeShared<FLSDFramePipeline, ESPMode::ThreadSafe>(Session, Input, Output, Planes.bPlanes);
+	Pipeline = MakeShared<FLSDFramePipeline, ESPMode::ThreadSafe>(Session, Input, Output, Planes.bPlanes,
+																  Choice.bGpuInterop && !Planes.bPlanes);
 	if (Planes.bPlanes)
 	{
 		// registered with the engine for as long as this reference lives; its target is set every tick
@@ -644,6 +645,12 @@ FLSDStats ULSDStreamComponent::GetStats() const
 {
 	FLSDStats Out;
 	Out.Transport = TransportNote;
+	lsd_transport_info Info;
+	if (Session.IsValid() && Session->GetTransport(Info) == LSD_OK)
+	{
+		// the native client's answer: cuda_ipc granted (frames stay on the GPU), or which transport and why
+		Out.Transport = UTF8_TO_TCHAR(LSDBridgeLogic::DescribeTransport(Info, TCHAR_TO_UTF8(*TransportNote)).c_str());
+	}
 	Out.LastError = PluginError;
 	if (!Session.IsValid())
 	{
