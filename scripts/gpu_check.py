@@ -336,7 +336,6 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(s for s in STAGES if s != "ncu"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "python_runtime"))
-    args.logs.mkdir(parents=True, exist_ok=True)
     import torch
 
     if not torch.cuda.is_available():
@@ -345,6 +344,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    args.logs.mkdir(parents=True, exist_ok=True)
     device = f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
     only = set(args.only.split(","))
     results: dict[str, Any] = {}
