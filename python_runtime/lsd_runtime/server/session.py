@@ -332,6 +332,48 @@ class Session:
         fallback: str = "",
     ) -> None:
         """Make the new rings the session's (retiring the old ones) and answer ``bound``."""
+        try:
+            model, codec = self._install_locked(
+                msg, in_spec, out_spec, rings, transport, nbytes, motion_ring, depth_ring, planes
+            )
+        except BaseException:
+            # nothing of the new binding stays allocated (the old one is still the session's)
+            for ring in (*rings, motion_ring, depth_ring):
+                if ring is not None:
+                    ring.close()
+            if transport != "cuda_ipc":
+                self._budget.give(nbytes)
+            raise
+        self.reply(
+            "bound",
+            msg["id"],
+            transport=transport,
+            input=ring_reply(rings[0]),
+            output=ring_reply(rings[1]),
+            model_width=model[0],
+            model_height=model[1],
+            codec=codec,
+            fallback=fallback or None,
+            **{
+                name: ring_reply(ring)
+                for name, ring in (("motion", motion_ring), ("depth", depth_ring))
+                if ring
+            },
+        )
+
+    def _install_locked(
+        self,
+        msg: dict[str, Any],
+        in_spec: RingSpec,
+        out_spec: RingSpec,
+        rings: tuple[Any, Any],
+        transport: str,
+        nbytes: int,
+        motion_ring: SlotRing | None,
+        depth_ring: SlotRing | None,
+        planes: tuple[Any, Any] | None,
+    ) -> tuple[tuple[int, int], str | None]:
+        """The new binding in place (lock held inside); returns the model size and the codec."""
         inputs, outputs = rings
         device = transport == "cuda_ipc"
         with self._lock:
@@ -375,22 +417,7 @@ class Session:
                 motion=motion_ring,
                 depth=depth_ring,
             )
-        self.reply(
-            "bound",
-            msg["id"],
-            transport=transport,
-            input=ring_reply(inputs),
-            output=ring_reply(outputs),
-            model_width=model[0],
-            model_height=model[1],
-            codec=codec,
-            fallback=fallback or None,
-            **{
-                name: ring_reply(ring)
-                for name, ring in (("motion", motion_ring), ("depth", depth_ring))
-                if ring
-            },
-        )
+        return model, codec
 
     def on_set_style(self, msg: dict[str, Any], on_result: ResultSink | None = None) -> None:
         """Queue a style change (a ``set_style`` message, or the web console's with ``on_result``,
