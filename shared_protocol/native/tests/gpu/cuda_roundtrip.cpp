@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
         if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(30)) fail("not bound within 30 s");
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    while (lsd_client_set_style(c, &s, 100) == LSD_PENDING) {
-    }
+    while (lsd_client_set_style(c, &s, 100) == LSD_PENDING) {}
     lsd_transport_info info;
     std::memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;

@@ -62,9 +62,18 @@ static void make_context(void) {
     if (dpy == EGL_NO_DISPLAY) dpy = eglGetDisplay(EGL_DEFAULT_DISPLAY);
     EGLint major = 0, minor = 0;
     if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor)) fail("eglInitialize", "no EGL display");
-    static const EGLint config_attrs[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT, EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT,
-                                          EGL_RED_SIZE,     8,               EGL_GREEN_SIZE,      8,
-                                          EGL_BLUE_SIZE,    8,               EGL_ALPHA_SIZE,      8,
+    static const EGLint config_attrs[] = {EGL_SURFACE_TYPE,
+                                          EGL_PBUFFER_BIT,
+                                          EGL_RENDERABLE_TYPE,
+                                          EGL_OPENGL_BIT,
+                                          EGL_RED_SIZE,
+                                          8,
+                                          EGL_GREEN_SIZE,
+                                          8,
+                                          EGL_BLUE_SIZE,
+                                          8,
+                                          EGL_ALPHA_SIZE,
+                                          8,
                                           EGL_NONE};
     EGLConfig config;
     EGLint n = 0;
@@ -146,8 +155,7 @@ int main(int argc, char** argv) {
     double t0 = now_ms();
     while (lsd_client_state(c) != LSD_STATE_READY)
         if (now_ms() - t0 > 30000) fail("bind", "not bound within 30 s");
-    while (lsd_client_set_style(c, &s, 100) == LSD_PENDING) {
-    }
+    while (lsd_client_set_style(c, &s, 100) == LSD_PENDING) {}
     lsd_transport_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
@@ -214,11 +222,11 @@ int main(int argc, char** argv) {
         rtt[timed++] = now_ms() - start;
         exact += memcmp(got, expect, bytes) == 0;
     }
-    printf("{\"frames\": %u, \"exact\": %u, \"width\": %u, \"height\": %u, \"path\": \"%s\", \"transport\": \"%s\", "
-           "\"zero_copy\": %d, \"renderer\": \"%s\", \"round_trip_p50_ms\": %.4f, \"round_trip_p99_ms\": %.4f}\n",
-           frames, exact, w, h, gpu ? "gpu" : "host", info.transport == LSD_TRANSPORT_CUDA_IPC ? "cuda_ipc" : "shm",
-           info.zero_copy, (const char*)glGetString(GL_RENDERER), percentile(rtt, timed, 50),
-           percentile(rtt, timed, 99));
+    printf(
+        "{\"frames\": %u, \"exact\": %u, \"width\": %u, \"height\": %u, \"path\": \"%s\", \"transport\": \"%s\", "
+        "\"zero_copy\": %d, \"renderer\": \"%s\", \"round_trip_p50_ms\": %.4f, \"round_trip_p99_ms\": %.4f}\n",
+        frames, exact, w, h, gpu ? "gpu" : "host", info.transport == LSD_TRANSPORT_CUDA_IPC ? "cuda_ipc" : "shm",
+        info.zero_copy, (const char*)glGetString(GL_RENDERER), percentile(rtt, timed, 50), percentile(rtt, timed, 99));
     if (src_cuda) lsd_gpu_texture_release(src_cuda);
     if (dst_cuda) lsd_gpu_texture_release(dst_cuda);
     lsd_client_close(c);
