@@ -288,6 +288,30 @@ def test_identity_between_equal_layouts_is_one_copy(served, events) -> None:
     ]
 
 
+def test_a_watcher_gets_the_pictures_of_device_frames(served, events) -> None:
+    """The web console's tap sees device frames too (the model input and output tensors)."""
+    d, rec = served
+    hello(d, rec)
+    send(d, rec, "bind", 2, transport="cuda_ipc", input=ring(16, 8), output=ring(16, 8))
+    send(d, rec, "set_style", 3, model="toon")
+    pictures: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    finished: list[int] = []
+
+    class Tap:
+        def wants(self) -> bool:
+            return True
+
+        def capture(self, model_input: Any, model_output: Any) -> None:
+            pictures.append((tuple(model_input.shape), tuple(model_output.shape)))
+
+        def frame_done(self, frame_id: int, timings: dict[str, float]) -> None:
+            finished.append(frame_id)
+
+    next(iter(d.sessions.values())).tap = Tap()
+    assert run_frame(d, rec, 7, 0)["t"] == "frame_done"
+    assert pictures == [((1, 3, 8, 16), (1, 3, 8, 16))] and finished == [7]
+
+
 def test_device_memory_failure_at_bind_gives_shm_rings_and_the_reason(tmp_path, events) -> None:
     d, rec = make_dispatcher(
         tmp_path, events, CudaOffer(gpu=GPU, why_not=""), fail="cuMemAlloc failed: CUDA_ERROR_OUT_OF_MEMORY"

@@ -11,8 +11,9 @@ On the session's own CUDA stream, for input slot k and output slot j:
 4. ``lsd_tensor_to_texture``: tensor → output slot at the ring's size; record output ``ready[j]``.
 
 An identity style with equal layouts is one device-to-device copy between the slots. Nothing
-here synchronises the host: the caller sends ``frame_done`` once the work is queued, and the
-client's stream waits on ``ready[j]``. Stage times are therefore the host's time to issue each
+here synchronises the host (except while a watcher, the web console, takes the pictures: it
+reads them on its own thread, so the stream is waited for then): the caller sends
+``frame_done`` once the work is queued, and the client's stream waits on ``ready[j]``. Stage times are therefore the host's time to issue each
 stage (for a backend that synchronises itself, such as diffusion, they include its GPU time).
 
 ``Converters`` picks the CUDA kernels for CUDA slots and their torch references otherwise, so
@@ -143,6 +144,7 @@ class DeviceFramePath:
                     picture = self.converters.to_tensor(
                         src, self.input_spec, self.input_spec.width, self.input_spec.height, s
                     )
+                    self.stream.synchronize()  # a watcher reads it on its own thread
                     capture(picture, picture)
                 return StageTimes.of(input=0.0, backend=0.0, output=time.perf_counter() - t0)
             frame = self.converters.to_tensor(src, self.input_spec, self.model_width, self.model_height, s)
@@ -150,8 +152,9 @@ class DeviceFramePath:
             t1 = time.perf_counter()
             out = backend.process(frame, reset=reset)
             t2 = time.perf_counter()
-            if capture is not None:
-                capture(frame, out)
             self.converters.to_texture(out, self.output_spec, dst, s)
             outputs.record_ready(j, s)
+            if capture is not None:
+                self.stream.synchronize()  # only while watched: the watcher reads both on its own thread
+                capture(frame, out)
         return StageTimes.of(input=t1 - t0, backend=t2 - t1, output=time.perf_counter() - t2)
