@@ -13,8 +13,9 @@ On the session's own CUDA stream, for input slot k and output slot j:
 An identity style with equal layouts is one device-to-device copy between the slots. Nothing
 here synchronises the host (except while a watcher, the web console, takes the pictures: it
 reads them on its own thread, so the stream is waited for then): the caller sends
-``frame_done`` once the work is queued, and the client's stream waits on ``ready[j]``. Stage times are therefore the host's time to issue each
-stage (for a backend that synchronises itself, such as diffusion, they include its GPU time).
+``frame_done`` once the work is queued, and the client's stream waits on ``ready[j]``. Stage
+times are therefore the host's time to issue each stage (for a backend that synchronises itself,
+such as diffusion, they include its GPU time).
 
 ``Converters`` picks the CUDA kernels for CUDA slots and their torch references otherwise, so
 the same code runs on the CPU in the tests with stand-in rings.
