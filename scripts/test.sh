@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 APT_PACKAGES=(cmake g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgtest-dev nlohmann-json3-dev liblz4-dev
               mono-mcs mono-runtime clang-format binutils git chromium
-              libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri)
+              libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri libvulkan-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

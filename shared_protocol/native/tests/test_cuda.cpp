@@ -16,6 +16,11 @@
 #include <vector>
 
 #include "fake_runtime.hpp"
+#include "lsd_unity.h"
+#include "unity_plugin_api.h"
+
+extern "C" void UNITY_INTERFACE_API UnityPluginLoad(IUnityInterfaces* interfaces);
+extern "C" void UNITY_INTERFACE_API UnityPluginUnload(void);
 
 namespace {
 
@@ -376,6 +381,95 @@ TEST(FakeDriver, AGlTextureIsRegisteredOnceAndMappedAroundEachCopy) {
     lsd_client_close(s.c);
 }
 
+// Unity as the glue sees it: an OpenGL Core device (the glue inside liblsd_bridge, loaded the way
+// Unity loads it)
+UnityGfxRenderer UNITY_INTERFACE_API gl_core_renderer() { return kUnityGfxRendererOpenGLCore; }
+void UNITY_INTERFACE_API no_callback(IUnityGraphicsDeviceEventCallback) {}
+int UNITY_INTERFACE_API no_reserve(int) { return 0; }
+IUnityGraphics g_unity_graphics = {gl_core_renderer, no_callback, no_callback, no_reserve};
+IUnityInterface* UNITY_INTERFACE_API unity_get_split(unsigned long long hi, unsigned long long lo) {
+    return hi == 0x7CBA0A9CA4DDB544ULL && lo == 0x8C5AD4926EB17B11ULL ? &g_unity_graphics : nullptr;
+}
+IUnityInterface* UNITY_INTERFACE_API unity_get(UnityInterfaceGUID g) {
+    return unity_get_split(g.m_GUIDHigh, g.m_GUIDLow);
+}
+
+lsd_unity_texture_event texture_record(unsigned gl_name, lsd_client* client, bool write) {
+    lsd_unity_texture_event ev;
+    std::memset(&ev, 0, sizeof ev);
+    ev.struct_size = sizeof ev;
+    ev.native_texture = reinterpret_cast<void*>(static_cast<uintptr_t>(gl_name));
+    ev.width = kW;
+    ev.height = kH;
+    ev.client = client;
+    ev.write = write ? 1 : 0;
+    ev.format = LSD_FORMAT_RGBA8;
+    return ev;
+}
+
+TEST(FakeDriver, TheUnityGlueRunsTheGpuPathOnItsRenderThreadEvents) {
+    IUnityInterfaces interfaces = {unity_get, nullptr, unity_get_split, nullptr};
+    UnityPluginLoad(&interfaces);
+    ASSERT_EQ(lsd_unity_renderer(), kUnityGfxRendererOpenGLCore);
+    EXPECT_EQ(lsd_unity_gpu_path_status(), LSD_OK);
+    EXPECT_STREQ(lsd_unity_gpu_path_message(), "");
+    CudaSession s;
+    s.open();
+    // the capture and output textures, as the stand-in GL driver holds them
+    std::vector<uint8_t> capture(size_t{kW} * 4 * kH), output(size_t{kW} * 4 * kH, 0);
+    for (size_t i = 0; i < capture.size(); ++i) capture[i] = static_cast<uint8_t>(i * 3 + 1);
+    auto gl_texture = fake<void (*)(unsigned, void*, size_t)>("fake_cuda_gl_texture");
+    gl_texture(4, capture.data(), kW * 4);
+    gl_texture(5, output.data(), kW * 4);
+    auto fn = reinterpret_cast<UnityRenderingEventAndData>(lsd_unity_get_render_event_func());
+    lsd_unity_texture_event in = texture_record(4, s.c, false), out = texture_record(5, s.c, true);
+    log_since();
+    fn(LSD_UNITY_EVENT_REGISTER_TEXTURE, &in);
+    fn(LSD_UNITY_EVENT_REGISTER_TEXTURE, &out);
+    EXPECT_EQ(in.cuda_status, LSD_OK);
+    EXPECT_EQ(out.cuda_status, LSD_OK);
+    EXPECT_EQ(log_since(), "gl_register 4 target 3553 flags 1\ngl_register 5 target 3553 flags 2\n");
+    EXPECT_EQ(count("registered"), 2);
+
+    in.time = 2.5;
+    fn(LSD_UNITY_EVENT_CAPTURE, &in);  // the render thread: texture -> input slot, frame sent
+    ASSERT_EQ(in.status, LSD_OK) << lsd_last_error();
+    EXPECT_NE(in.frame_id, 0u);
+    lsd::Value fm;
+    ASSERT_TRUE(s.rt.expect("frame", fm, 3000));
+    EXPECT_EQ(fm.get("id")->u, in.frame_id);
+    EXPECT_EQ(fm.get("time")->as_double(), 2.5);
+    uint32_t k = static_cast<uint32_t>(fm.get("slot")->u);
+    for (unsigned y = 0; y < kH; ++y)
+        ASSERT_EQ(std::memcmp(s.rings.in[k].data() + y * kPitch, capture.data() + y * kW * 4, kW * 4), 0);
+
+    fn(LSD_UNITY_EVENT_PRESENT, &out);  // nothing finished yet
+    EXPECT_EQ(out.status, LSD_NO_FRAME);
+    EXPECT_EQ(out.frame_id, 0u);
+    for (size_t i = 0; i < kSize; ++i) s.rings.out[1][i] = static_cast<uint8_t>(255 - i % 251);
+    lsd::Value done = lsd::proto::make("frame_done", in.frame_id);
+    done.set("slot", lsd::Value::uint(1));
+    done.set("in_slot", lsd::Value::uint(k));
+    done.set("time", *fm.get("time"));
+    done.set("timings", lsd::Value::object());
+    s.rt.send(done);
+    auto t0 = Clock::now();
+    do {  // PRESENT never waits: the render thread asks again next frame
+        fn(LSD_UNITY_EVENT_PRESENT, &out);
+    } while (out.status == LSD_NO_FRAME && since_ms(t0) < 3000);
+    ASSERT_EQ(out.status, LSD_OK) << lsd_last_error();
+    EXPECT_EQ(out.frame_id, in.frame_id);
+    for (unsigned y = 0; y < kH; ++y)
+        ASSERT_EQ(std::memcmp(output.data() + y * kW * 4, s.rings.out[1].data() + y * kPitch, kW * 4), 0);
+
+    fn(LSD_UNITY_EVENT_UNREGISTER_TEXTURE, &in);
+    fn(LSD_UNITY_EVENT_UNREGISTER_TEXTURE, &out);
+    EXPECT_EQ(count("registered"), 0);
+    EXPECT_EQ(in.cuda_texture, nullptr);
+    lsd_client_close(s.c);
+    UnityPluginUnload();
+}
+
 TEST(FakeDriver, GpuCallsCheckTheirArguments) {
     CudaSession s;
     s.open();
@@ -394,7 +488,7 @@ TEST(FakeDriver, GpuCallsCheckTheirArguments) {
     f.flags = LSD_FRAME_MOTION;
     EXPECT_EQ(lsd_client_submit_cuda(s.c, &f, nullptr), LSD_E_INVALID_ARGUMENT);
     lsd_gpu_texture* t = nullptr;
-    EXPECT_EQ(lsd_gpu_texture_register_gl(s.c, 5, 0x0DE1, 0, &t), LSD_E_IO);  // a texture the driver refuses
+    EXPECT_EQ(lsd_gpu_texture_register_gl(s.c, 7, 0x0DE1, 0, &t), LSD_E_IO);  // a texture the driver refuses
     EXPECT_STREQ(lsd_last_error(), "cuGraphicsGLRegisterImage failed: CUDA_ERROR_INVALID_HANDLE (400)");
     EXPECT_EQ(t, nullptr);
     EXPECT_EQ(lsd_client_take_cuda(s.c, &f, 0), LSD_NO_FRAME);
