@@ -363,7 +363,17 @@ namespace LSDBridge
                 // the textures could not be registered with CUDA: the same capture, read back
                 _restartOnReadback = false;
                 ReleaseResources();
-                Begin();
+                try
+                {
+                    Begin();
+                }
+                catch (Exception e)
+                {
+                    Debug.LogException(e);
+                    ReleaseResources();
+                    _capturing = false;
+                    return;
+                }
             }
             _session.Poll();
             if (_session.State == LSDConnectionState.Ready && _session.Client != null)
@@ -376,7 +386,7 @@ namespace LSDBridge
         // the GPU path runs once both textures are registered with CUDA (REGISTER ran on the render thread)
         private bool GpuFramesLive()
         {
-            if (!_path.UseGpu || _gpuSource == null || _gpuOutput == null) return false;
+            if (!_path.UseGpu || _gpuSource == null || _gpuOutput == null || _restartOnReadback) return false;
             if (_gpuRegistered) return true;
             NativeMethods.lsd_unity_texture_event a = _gpuSource.Read(), b = _gpuOutput.Read();
             if (a.events_handled == 0 || b.events_handled == 0) return false;   // not run yet
