@@ -332,24 +332,69 @@ class Session:
         fallback: str = "",
     ) -> None:
         """Make the new rings the session's (retiring the old ones) and answer ``bound``."""
+        inputs, outputs = rings
+        device = transport == "cuda_ipc"
         try:
-            model, codec = self._install_locked(
-                msg, in_spec, out_spec, rings, transport, nbytes, motion_ring, depth_ring, planes
-            )
+            with self._lock:
+                if "model_width" in msg:
+                    model = (msg["model_width"], msg["model_height"])
+                else:
+                    model = self.backend.model_size(in_spec.width, in_spec.height)
+                motion_plane, depth_plane = planes if planes is not None else (None, None)
+                pipeline = FramePipeline(
+                    in_spec,
+                    out_spec,
+                    model[0],
+                    model[1],
+                    self.device,
+                    motion_plane=motion_plane,
+                    depth_plane=depth_plane,
+                )
+                device_path = None
+                if device:
+                    slot_device = inputs.buffers[0].device
+                    if self._stream is None or self._stream.device != slot_device:
+                        self._stream = SessionStream(slot_device)
+                    device_path = DeviceFramePath(
+                        in_spec,
+                        out_spec,
+                        model[0],
+                        model[1],
+                        self._stream,
+                        Converters.for_device(slot_device),
+                    )
+                self._retire_binding(DropReason.REBIND)
+                if device:
+                    self._generation += 1
+                codec = inline_codec.choose(msg.get("codecs")) if transport == "inline" else None
+                self.binding = Binding(
+                    inputs,
+                    outputs,
+                    pipeline,
+                    transport=transport,
+                    device_path=device_path,
+                    out_free=set(range(out_spec.slots)),
+                    model_fixed="model_width" in msg,
+                    codec=codec,
+                    budget=None if device else self._budget,
+                    nbytes=nbytes,
+                    motion=motion_ring,
+                    depth=depth_ring,
+                )
         except BaseException:
             # nothing of the new binding stays allocated (the old one is still the session's)
             for ring in (*rings, motion_ring, depth_ring):
                 if ring is not None:
                     ring.close()
-            if transport != "cuda_ipc":
+            if not device:
                 self._budget.give(nbytes)
             raise
         self.reply(
             "bound",
             msg["id"],
             transport=transport,
-            input=ring_reply(rings[0]),
-            output=ring_reply(rings[1]),
+            input=ring_reply(inputs),
+            output=ring_reply(outputs),
             model_width=model[0],
             model_height=model[1],
             codec=codec,
@@ -360,64 +405,6 @@ class Session:
                 if ring
             },
         )
-
-    def _install_locked(
-        self,
-        msg: dict[str, Any],
-        in_spec: RingSpec,
-        out_spec: RingSpec,
-        rings: tuple[Any, Any],
-        transport: str,
-        nbytes: int,
-        motion_ring: SlotRing | None,
-        depth_ring: SlotRing | None,
-        planes: tuple[Any, Any] | None,
-    ) -> tuple[tuple[int, int], str | None]:
-        """The new binding in place (lock held inside); returns the model size and the codec."""
-        inputs, outputs = rings
-        device = transport == "cuda_ipc"
-        with self._lock:
-            if "model_width" in msg:
-                model = (msg["model_width"], msg["model_height"])
-            else:
-                model = self.backend.model_size(in_spec.width, in_spec.height)
-            motion_plane, depth_plane = planes if planes is not None else (None, None)
-            pipeline = FramePipeline(
-                in_spec,
-                out_spec,
-                model[0],
-                model[1],
-                self.device,
-                motion_plane=motion_plane,
-                depth_plane=depth_plane,
-            )
-            device_path = None
-            if device:
-                slot_device = inputs.buffers[0].device
-                if self._stream is None or self._stream.device != slot_device:
-                    self._stream = SessionStream(slot_device)
-                device_path = DeviceFramePath(
-                    in_spec, out_spec, model[0], model[1], self._stream, Converters.for_device(slot_device)
-                )
-            self._retire_binding(DropReason.REBIND)
-            if device:
-                self._generation += 1
-            codec = inline_codec.choose(msg.get("codecs")) if transport == "inline" else None
-            self.binding = Binding(
-                inputs,
-                outputs,
-                pipeline,
-                transport=transport,
-                device_path=device_path,
-                out_free=set(range(out_spec.slots)),
-                model_fixed="model_width" in msg,
-                codec=codec,
-                budget=None if device else self._budget,
-                nbytes=nbytes,
-                motion=motion_ring,
-                depth=depth_ring,
-            )
-        return model, codec
 
     def on_set_style(self, msg: dict[str, Any], on_result: ResultSink | None = None) -> None:
         """Queue a style change (a ``set_style`` message, or the web console's with ``on_result``,

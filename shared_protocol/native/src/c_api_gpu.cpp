@@ -133,6 +133,13 @@ lsd_status register_graphics(lsd_client* c, const char* what, bool have_group, l
     return LSD_OK;
 }
 
+// a texture registered with this client (else the error is set)
+bool texture_of(const lsd_client* c, const lsd_gpu_texture* t) {
+    if (c && t && t->owner == c) return true;
+    set_last_error(!c || !t ? "client or texture is NULL" : "the texture was registered with another client");
+    return false;
+}
+
 }  // namespace
 
 extern "C" {
@@ -279,10 +286,7 @@ LSD_API lsd_status lsd_gpu_texture_import(lsd_client* c, const lsd_external_imag
 LSD_API lsd_status lsd_client_submit_texture(lsd_client* c, lsd_gpu_texture* t, const lsd_cuda_frame* frame,
                                              uint64_t* frame_id) {
     LSD_GUARD_BEGIN
-    if (!c || !t || t->owner != c) {
-        set_last_error(!c || !t ? "client or texture is NULL" : "the texture was registered with another client");
-        return LSD_E_INVALID_ARGUMENT;
-    }
+    if (!texture_of(c, t)) return LSD_E_INVALID_ARGUMENT;
     lsd_cuda_frame f;
     if (!read_frame(frame, f, false)) return LSD_E_INVALID_ARGUMENT;
     auto stream = static_cast<cu::Stream>(f.stream);
@@ -301,10 +305,7 @@ LSD_API lsd_status lsd_client_submit_texture(lsd_client* c, lsd_gpu_texture* t, 
 LSD_API lsd_status lsd_client_take_texture(lsd_client* c, lsd_gpu_texture* t, lsd_cuda_frame* frame,
                                            uint32_t timeout_ms) {
     LSD_GUARD_BEGIN
-    if (!c || !t || t->owner != c) {
-        set_last_error(!c || !t ? "client or texture is NULL" : "the texture was registered with another client");
-        return LSD_E_INVALID_ARGUMENT;
-    }
+    if (!texture_of(c, t)) return LSD_E_INVALID_ARGUMENT;
     lsd_cuda_frame f;
     if (!read_struct(frame, f, "frame")) return LSD_E_INVALID_ARGUMENT;
     auto stream = static_cast<cu::Stream>(f.stream);

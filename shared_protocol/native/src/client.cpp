@@ -210,36 +210,59 @@ lsd_status Client::set_style(const StyleRequest& style, uint32_t timeout_ms) {
     return LSD_PENDING;
 }
 
+lsd_status Client::check_input_locked(uint32_t width, uint32_t height, lsd_format format, uint32_t pitch,
+                                      RingGeometry& g) const {
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
+    if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
+    g = slots_.input();
+    if (width != g.width || height != g.height || format != g.format) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "frame is %ux%u %s; the input ring is %ux%u %s", width, height,
+                      lsd_proto_format_name(format), g.width, g.height, lsd_proto_format_name(g.format));
+        set_last_error(buf);
+        return LSD_E_MISMATCH;
+    }
+    uint64_t row = lsd_proto_row_bytes(g.width, g.format);
+    if (pitch != 0 && pitch < row) {
+        set_last_error("frame pitch " + std::to_string(pitch) + " is smaller than a row (" + std::to_string(row) +
+                       " bytes)");
+        return LSD_E_INVALID_ARGUMENT;
+    }
+    return LSD_OK;
+}
+
+lsd_status Client::claim_input_locked(InputClaim& c) {
+    std::optional<uint32_t> free_slot = slots_.acquire_input();
+    if (!free_slot) {
+        ++stats_.skipped;
+        motion_gap_ = true;  // the engine's next motion measures from this frame, never sent
+        set_last_error("every input slot is with the runtime; frame skipped (latest frame wins)");
+        return LSD_NO_FREE_SLOT;
+    }
+    c.slot = *free_slot;
+    // after a skipped frame the next motion does not hold (PROTOCOL.md section 4): not sent
+    c.drop_motion = motion_gap_;
+    motion_gap_ = false;
+    c.storage = slots_.storage();
+    c.gen = slots_.generation();
+    c.id = next_id();
+    return LSD_OK;
+}
+
 lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
-    std::shared_ptr<SlotStorage> storage;
-    uint32_t slot = 0;
-    uint64_t gen = 0, id = 0;
-    bool drop_motion = false;
+    InputClaim c;
     RingGeometry g;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
-        if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
-        g = slots_.input();
-        if (f.width != g.width || f.height != g.height || f.format != g.format) {
-            char buf[200];
-            std::snprintf(buf, sizeof buf, "frame is %ux%u %s; the input ring is %ux%u %s", f.width, f.height,
-                          lsd_proto_format_name(f.format), g.width, g.height, lsd_proto_format_name(g.format));
-            set_last_error(buf);
-            return LSD_E_MISMATCH;
-        }
-        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
-        if (f.pitch != 0 && f.pitch < row) {
-            set_last_error("frame pitch " + std::to_string(f.pitch) + " is smaller than a row (" + std::to_string(row) +
-                           " bytes)");
-            return LSD_E_INVALID_ARGUMENT;
-        }
-        const std::shared_ptr<SlotStorage>& st = slots_.storage();
-        for (auto [plane, given, pitch, name] : {std::make_tuple(&st->motion(), f.motion, f.motion_pitch, "motion"),
-                                                 std::make_tuple(&st->depth(), f.depth, f.depth_pitch, "depth")}) {
+        lsd_status st = check_input_locked(f.width, f.height, f.format, f.pitch, g);
+        if (st != LSD_OK) return st;
+        const std::shared_ptr<SlotStorage>& storage = slots_.storage();
+        for (auto [plane, given, pitch, name] :
+             {std::make_tuple(&storage->motion(), f.motion, f.motion_pitch, "motion"),
+              std::make_tuple(&storage->depth(), f.depth, f.depth_pitch, "depth")}) {
             if (!given) continue;
             if (!plane->present()) {
                 set_last_error(std::string("frame.") + name + " is set, but the binding has no " + name +
@@ -253,44 +276,32 @@ lsd_status Client::submit(const lsd_frame_in& f, uint64_t* frame_id) {
                 return LSD_E_INVALID_ARGUMENT;
             }
         }
-        std::optional<uint32_t> free_slot = slots_.acquire_input();
-        if (!free_slot) {
-            ++stats_.skipped;
-            motion_gap_ = true;  // the engine's next motion measures from this frame, never sent
-            set_last_error("every input slot is with the runtime; frame skipped (latest frame wins)");
-            return LSD_NO_FREE_SLOT;
-        }
-        slot = *free_slot;
-        // after a skipped frame the next motion does not hold (PROTOCOL.md section 4): not sent
-        drop_motion = motion_gap_;
-        motion_gap_ = false;
-        storage = slots_.storage();
-        gen = slots_.generation();
-        id = next_id();
+        if ((st = claim_input_locked(c)) != LSD_OK) return st;
     }
-    // copy outside the lock; the slot is ours and the storage stays alive through `storage`
+    // copy outside the lock; the slot is ours and the storage stays alive through c.storage
     uint64_t row = lsd_proto_row_bytes(g.width, g.format);
-    if (CudaSlots* cuda = storage->cuda()) {
+    if (CudaSlots* cuda = c.storage->cuda()) {
         CopyEnd src;
         src.host = f.data;
         src.pitch = f.pitch ? f.pitch : row;
         std::string why;
-        if (!cuda->write_input(slot, src, row, g.height, nullptr, true, why)) return give_back_input(slot, gen, why);
+        if (!cuda->write_input(c.slot, src, row, g.height, nullptr, true, why))
+            return give_back_input(c.slot, c.gen, why);
     } else {
-        copy_rows(storage->input(slot), g.pitch, static_cast<const unsigned char*>(f.data), f.pitch ? f.pitch : row,
+        copy_rows(c.storage->input(c.slot), g.pitch, static_cast<const unsigned char*>(f.data), f.pitch ? f.pitch : row,
                   row, g.height);
     }
     uint32_t flags = f.flags & ~(LSD_FRAME_MOTION | LSD_FRAME_DEPTH);  // the planes given say which are filled
     for (auto [plane, given, pitch, bit] :
-         {std::make_tuple(&storage->motion(), f.motion, f.motion_pitch, LSD_FRAME_MOTION),
-          std::make_tuple(&storage->depth(), f.depth, f.depth_pitch, LSD_FRAME_DEPTH)}) {
-        if (!given || (bit == LSD_FRAME_MOTION && drop_motion)) continue;
+         {std::make_tuple(&c.storage->motion(), f.motion, f.motion_pitch, LSD_FRAME_MOTION),
+          std::make_tuple(&c.storage->depth(), f.depth, f.depth_pitch, LSD_FRAME_DEPTH)}) {
+        if (!given || (bit == LSD_FRAME_MOTION && c.drop_motion)) continue;
         uint64_t plane_row = static_cast<uint64_t>(g.width) * plane->bytes_per_pixel;
-        copy_rows(plane->segments[slot]->data(), plane->pitch, static_cast<const unsigned char*>(given),
+        copy_rows(plane->segments[c.slot]->data(), plane->pitch, static_cast<const unsigned char*>(given),
                   pitch ? pitch : plane_row, plane_row, g.height);
         flags |= bit;
     }
-    return queue_frame(slot, gen, id, flags, f.time, frame_id);
+    return queue_frame(c.slot, c.gen, c.id, flags, f.time, frame_id);
 }
 
 lsd_status Client::queue_frame(uint32_t slot, uint64_t gen, uint64_t id, uint32_t flags, double time,
@@ -322,47 +333,17 @@ lsd_status Client::give_back_input(uint32_t slot, uint64_t gen, const std::strin
 }
 
 lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint64_t* frame_id, bool sync) {
-    std::shared_ptr<SlotStorage> storage;
-    uint32_t slot = 0;
-    uint64_t gen = 0, id = 0;
+    InputClaim c;
     RingGeometry g;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
-        if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
-        g = slots_.input();
-        if (f.width != g.width || f.height != g.height || f.format != g.format) {
-            char buf[200];
-            std::snprintf(buf, sizeof buf, "frame is %ux%u %s; the input ring is %ux%u %s", f.width, f.height,
-                          lsd_proto_format_name(f.format), g.width, g.height, lsd_proto_format_name(g.format));
-            set_last_error(buf);
-            return LSD_E_MISMATCH;
-        }
-        uint64_t row = lsd_proto_row_bytes(g.width, g.format);
-        if (src.type == cu::kMemDevice && f.pitch != 0 && f.pitch < row) {
-            set_last_error("frame pitch " + std::to_string(f.pitch) + " is smaller than a row (" + std::to_string(row) +
-                           " bytes)");
-            return LSD_E_INVALID_ARGUMENT;
-        }
+        lsd_status st = check_input_locked(f.width, f.height, f.format, src.type == cu::kMemDevice ? f.pitch : 0, g);
+        if (st != LSD_OK) return st;
         if (!slots_.storage()->cuda() && !cuda_driver().usable()) {
             set_last_error("frames on the GPU need a usable NVIDIA driver: " + cuda_driver().why);
             return LSD_E_UNSUPPORTED;
         }
-        std::optional<uint32_t> free_slot = slots_.acquire_input();
-        if (!free_slot) {
-            ++stats_.skipped;
-            motion_gap_ = true;
-            set_last_error("every input slot is with the runtime; frame skipped (latest frame wins)");
-            return LSD_NO_FREE_SLOT;
-        }
-        slot = *free_slot;
-        motion_gap_ = false;
-        storage = slots_.storage();
-        gen = slots_.generation();
-        id = next_id();
+        if ((st = claim_input_locked(c)) != LSD_OK) return st;
     }
     uint64_t row = lsd_proto_row_bytes(g.width, g.format);
     CopyEnd from = src;
@@ -370,16 +351,49 @@ lsd_status Client::submit_gpu(const CopyEnd& src, const lsd_cuda_frame& f, uint6
     auto stream = static_cast<cu::Stream>(f.stream);
     std::string why;
     bool ok = false;
-    if (CudaSlots* cuda = storage->cuda()) {
-        ok = cuda->write_input(slot, from, row, g.height, stream, sync, why);
+    if (CudaSlots* cuda = c.storage->cuda()) {
+        ok = cuda->write_input(c.slot, from, row, g.height, stream, sync, why);
     } else if (const CudaContext* ctx = gpu_context(why)) {
         CopyEnd to;
-        to.host = storage->input(slot);
+        to.host = c.storage->input(c.slot);
         to.pitch = g.pitch;
         ok = cuda_copy_2d(*ctx, from, to, row, g.height, stream, true, why);  // the slot is host memory
     }
-    if (!ok) return give_back_input(slot, gen, why);
-    return queue_frame(slot, gen, id, f.flags & LSD_FRAME_RESET, f.time, frame_id);
+    if (!ok) return give_back_input(c.slot, c.gen, why);
+    return queue_frame(c.slot, c.gen, c.id, f.flags & LSD_FRAME_RESET, f.time, frame_id);
+}
+
+lsd_status Client::wait_ready_locked(std::unique_lock<std::mutex>& lk, uint32_t timeout_ms) {
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
+    cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || slots_.has_ready(); });
+    if (closed_) {
+        set_last_error("client is closed");
+        return LSD_E_CLOSED;
+    }
+    if (!slots_.has_ready()) {
+        if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
+        set_last_error("no new finished frame");
+        return LSD_NO_FRAME;
+    }
+    return LSD_OK;
+}
+
+lsd_status Client::finish_take(uint32_t slot, uint64_t gen, bool copied, const std::string& why) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (copied) ++stats_.taken;
+    if (gen == slots_.generation()) {
+        slots_.release(slot);
+        cmds_.push_back(Cmd{CmdKind::Release});
+        wake_locked();
+    }
+    if (!copied) {
+        set_last_error("the finished frame could not be copied out (it is lost): " + why);
+        return LSD_E_IO;
+    }
+    return LSD_OK;
 }
 
 lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t timeout_ms, bool sync) {
@@ -389,24 +403,12 @@ lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t ti
     uint64_t gen = 0;
     {
         std::unique_lock<std::mutex> lk(mu_);
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
         if (slots_.bound() && !slots_.storage()->cuda() && !cuda_driver().usable()) {
             set_last_error("frames on the GPU need a usable NVIDIA driver: " + cuda_driver().why);
             return LSD_E_UNSUPPORTED;
         }
-        cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || slots_.has_ready(); });
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
-        if (!slots_.has_ready()) {
-            if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
-            set_last_error("no new finished frame");
-            return LSD_NO_FRAME;
-        }
+        lsd_status st = wait_ready_locked(lk, timeout_ms);
+        if (st != LSD_OK) return st;
         g = slots_.output();
         uint64_t row = lsd_proto_row_bytes(g.width, g.format);
         if (dst.type == cu::kMemDevice && out.pitch != 0 && out.pitch < row) {
@@ -438,18 +440,7 @@ lsd_status Client::take_gpu(const CopyEnd& dst, lsd_cuda_frame& out, uint32_t ti
     out.frame_id = r.id;
     out.time = r.time;
     out.timings = r.timings;
-    std::lock_guard<std::mutex> lk(mu_);
-    if (ok) ++stats_.taken;
-    if (gen == slots_.generation()) {
-        slots_.release(r.slot);
-        cmds_.push_back(Cmd{CmdKind::Release});
-        wake_locked();
-    }
-    if (!ok) {
-        set_last_error("the finished frame could not be copied out (it is lost): " + why);
-        return LSD_E_IO;
-    }
-    return LSD_OK;
+    return finish_take(r.slot, gen, ok, why);
 }
 
 const CudaContext* Client::gpu_context(std::string& why) {
@@ -483,20 +474,8 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
     uint64_t gen = 0;
     {
         std::unique_lock<std::mutex> lk(mu_);
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
-        cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return closed_ || slots_.has_ready(); });
-        if (closed_) {
-            set_last_error("client is closed");
-            return LSD_E_CLOSED;
-        }
-        if (!slots_.has_ready()) {
-            if (state_ != LSD_STATE_READY || !slots_.bound()) return not_ready_locked();
-            set_last_error("no new finished frame");
-            return LSD_NO_FRAME;
-        }
+        lsd_status st = wait_ready_locked(lk, timeout_ms);
+        if (st != LSD_OK) return st;
         g = slots_.output();
         uint64_t row = lsd_proto_row_bytes(g.width, g.format);
         uint64_t pitch = out.pitch ? out.pitch : row;
@@ -529,18 +508,7 @@ lsd_status Client::take(lsd_frame_out& out, uint32_t timeout_ms) {
     out.frame_id = r.id;
     out.time = r.time;
     out.timings = r.timings;
-    std::lock_guard<std::mutex> lk(mu_);
-    if (copied) ++stats_.taken;
-    if (gen == slots_.generation()) {
-        slots_.release(r.slot);
-        cmds_.push_back(Cmd{CmdKind::Release});
-        wake_locked();
-    }
-    if (!copied) {
-        set_last_error("the finished frame could not be copied out (it is lost): " + why);
-        return LSD_E_IO;
-    }
-    return LSD_OK;
+    return finish_take(r.slot, gen, copied, why);
 }
 
 void Client::stats(lsd_stats& s) {

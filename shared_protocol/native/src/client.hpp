@@ -107,6 +107,23 @@ private:
     void say_bye(int linger_ms = 100);
     Value hello_message(const std::string& token);
     uint64_t next_id() { return next_id_.fetch_add(1); }
+    // a free input slot claimed for a frame (what submit and submit_gpu copy into)
+    struct InputClaim {
+        std::shared_ptr<SlotStorage> storage;  // keeps the slot memory alive through the copy
+        uint32_t slot = 0;
+        uint64_t gen = 0, id = 0;
+        bool drop_motion = false;  // a frame was skipped before: this one's motion does not hold
+    };
+    // mu_ held: the handle is open and bound, and the frame has the input ring's size, format and a
+    // pitch of at least a row (0: tight); g gets the ring
+    lsd_status check_input_locked(uint32_t width, uint32_t height, lsd_format format, uint32_t pitch,
+                                  RingGeometry& g) const;
+    // mu_ held: a free input slot, or LSD_NO_FREE_SLOT (counted as skipped)
+    lsd_status claim_input_locked(InputClaim& c);
+    // mu_ held through lk: waits up to timeout_ms for a finished frame not taken yet
+    lsd_status wait_ready_locked(std::unique_lock<std::mutex>& lk, uint32_t timeout_ms);
+    // a taken frame's output slot goes back to the runtime; copied false: LSD_E_IO naming why
+    lsd_status finish_take(uint32_t slot, uint64_t gen, bool copied, const std::string& why);
     // the filled input slot goes out as a frame (unless the binding changed meanwhile)
     lsd_status queue_frame(uint32_t slot, uint64_t gen, uint64_t id, uint32_t flags, double time, uint64_t* frame_id);
     // the input slot could not be filled: it is the client's again; LSD_E_IO naming why

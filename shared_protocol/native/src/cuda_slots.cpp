@@ -85,14 +85,11 @@ std::string cuda_device_uuid(int ordinal, std::string& why) {
     return format_gpu_uuid(bytes);
 }
 
-bool cuda_copy_2d(const CudaContext& ctx, const CopyEnd& src, const CopyEnd& dst, size_t row_bytes, size_t height,
-                  cu::Stream stream, bool sync, std::string& why) {
-    const CudaDriver& d = cuda_driver();
-    CudaContext::Scope scope(ctx);
-    if (!scope.ok()) {
-        why = "cannot make the CUDA context current (cuCtxPushCurrent)";
-        return false;
-    }
+namespace {
+
+// issues one 2D copy on `stream` in the context current on this thread
+bool issue_copy_2d(const CudaDriver& d, const CopyEnd& src, const CopyEnd& dst, size_t row_bytes, size_t height,
+                   cu::Stream stream, std::string& why) {
     cu::Memcpy2D c{};
     c.srcMemoryType = src.type;
     c.srcHost = src.host;
@@ -107,15 +104,24 @@ bool cuda_copy_2d(const CudaContext& ctx, const CopyEnd& src, const CopyEnd& dst
     c.WidthInBytes = row_bytes;
     c.Height = height;
     cu::Result r = d.cuMemcpy2DAsync(&c, stream);
-    if (r != cu::kSuccess) {
-        why = d.describe("cuMemcpy2DAsync", r);
+    if (r != cu::kSuccess) why = d.describe("cuMemcpy2DAsync", r);
+    return r == cu::kSuccess;
+}
+
+}  // namespace
+
+bool cuda_copy_2d(const CudaContext& ctx, const CopyEnd& src, const CopyEnd& dst, size_t row_bytes, size_t height,
+                  cu::Stream stream, bool sync, std::string& why) {
+    const CudaDriver& d = cuda_driver();
+    CudaContext::Scope scope(ctx);
+    if (!scope.ok()) {
+        why = "cannot make the CUDA context current (cuCtxPushCurrent)";
         return false;
     }
-    if (sync && (r = d.cuStreamSynchronize(stream)) != cu::kSuccess) {
-        why = d.describe("cuStreamSynchronize", r);
-        return false;
-    }
-    return true;
+    if (!issue_copy_2d(d, src, dst, row_bytes, height, stream, why)) return false;
+    cu::Result r = sync ? d.cuStreamSynchronize(stream) : cu::kSuccess;
+    if (r != cu::kSuccess) why = d.describe("cuStreamSynchronize", r);
+    return r == cu::kSuccess;
 }
 
 // ---------------------------------------------------------------- device slots
@@ -244,7 +250,7 @@ bool CudaSlots::copy(Ring& ring, uint32_t k, bool into, const CopyEnd& other, si
     slot.type = cu::kMemDevice;
     slot.device = ring.ptr[k];
     slot.pitch = ring.pitch;
-    if (!cuda_copy_2d(ctx_, into ? other : slot, into ? slot : other, row_bytes, height, s, false, why)) return false;
+    if (!issue_copy_2d(*d_, into ? other : slot, into ? slot : other, row_bytes, height, s, why)) return false;
     if ((r = d_->cuEventRecord(record, s)) != cu::kSuccess) {
         why = d_->describe("cuEventRecord", r);
         return false;

@@ -66,7 +66,9 @@ struct FakeRuntime {
     // timeout_ms: how long the client waits for any message before declaring this runtime gone.
     // The fake answers nothing unless a test does, so a short one races every other step on a
     // busy machine; only the test of that timeout asks for one.
-    void welcome(uint64_t id, const char* transport = "shm", uint32_t timeout_ms = 30000) {
+    // gpu, fallback: welcome.gpu (a runtime serving cuda_ipc) and welcome.fallback, when given
+    void welcome(uint64_t id, const char* transport = "shm", uint32_t timeout_ms = 30000, const char* gpu = nullptr,
+                 const char* fallback = nullptr) {
         lsd::Value w = lsd::proto::make("welcome", id);
         w.set("session", lsd::Value::str("s-1"));
         w.set("server", lsd::Value::str("fake/0"));
@@ -82,6 +84,8 @@ struct FakeRuntime {
         w.set("heartbeat_ms", lsd::Value::uint(100));
         w.set("timeout_ms", lsd::Value::uint(timeout_ms));
         w.set("max_message", lsd::Value::uint(LSD_MAX_MESSAGE_BYTES));
+        if (gpu) w.set("gpu", lsd::Value::str(gpu));
+        if (fallback) w.set("fallback", lsd::Value::str(fallback));
         send(w);
     }
 };

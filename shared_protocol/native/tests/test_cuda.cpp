@@ -89,27 +89,6 @@ struct Memfd {
     }
 };
 
-void send_welcome(FakeRuntime& rt, uint64_t id, const char* transport, const char* gpu, const char* fallback) {
-    lsd::Value w = lsd::proto::make("welcome", id);
-    w.set("session", lsd::Value::str("s-1"));
-    w.set("server", lsd::Value::str("fake/0"));
-    w.set("transport", lsd::Value::str(transport));
-    lsd::Value list = lsd::Value::array();
-    list.arr.push_back(lsd::Value::str("shm"));
-    if (gpu) list.arr.push_back(lsd::Value::str("cuda_ipc"));
-    w.set("transports", list);
-    lsd::Value be = lsd::Value::array();
-    be.arr.push_back(lsd::Value::str("effects"));
-    w.set("backends", be);
-    w.set("styles", be);
-    w.set("heartbeat_ms", lsd::Value::uint(100));
-    w.set("timeout_ms", lsd::Value::uint(30000));
-    w.set("max_message", lsd::Value::uint(LSD_MAX_MESSAGE_BYTES));
-    if (gpu) w.set("gpu", lsd::Value::str(gpu));
-    if (fallback) w.set("fallback", lsd::Value::str(fallback));
-    rt.send(w);
-}
-
 lsd::Value bound_message(uint64_t id, const char* transport, lsd::Value in, lsd::Value out) {
     lsd::Value m = lsd::proto::make("bound", id);
     m.set("transport", lsd::Value::str(transport));
@@ -180,7 +159,7 @@ struct CudaSession {
         lsd_bind_desc b = cuda_bind();
         ASSERT_EQ(lsd_client_bind(c, &b, 0), LSD_E_NOT_CONNECTED);
         ASSERT_TRUE(rt.expect("hello", hello, 3000));
-        send_welcome(rt, hello.get("id")->u, "cuda_ipc", kGpu, nullptr);
+        rt.welcome(hello.get("id")->u, "cuda_ipc", 30000, kGpu);
         ASSERT_TRUE(rt.expect("bind", bind, 3000));
         rt.send(bound_message(bind.get("id")->u, "cuda_ipc", rings.reply(true), rings.reply(false)));
         ASSERT_TRUE(wait_ready(c)) << lsd_last_error();
@@ -281,7 +260,7 @@ TEST(FakeDriver, HandlesThatWillNotOpenFallBackToShmWithTheReason) {
     ASSERT_EQ(lsd_client_bind(c, &b, 0), LSD_E_NOT_CONNECTED);
     lsd::Value hello, bind, again;
     ASSERT_TRUE(rt.expect("hello", hello, 3000));
-    send_welcome(rt, hello.get("id")->u, "cuda_ipc", kGpu, nullptr);
+    rt.welcome(hello.get("id")->u, "cuda_ipc", 30000, kGpu);
     ASSERT_TRUE(rt.expect("bind", bind, 3000));
     rt.send(bound_message(bind.get("id")->u, "cuda_ipc", rings.reply(true), rings.reply(false)));
     ASSERT_TRUE(rt.expect("bind", again, 3000));  // the same rings, in shared memory
@@ -319,7 +298,7 @@ TEST(FakeDriver, ARuntimeOnAnotherGpuBindsShmAndSaysWhy) {
     const char* why =
         "cuda_ipc: the client's GPU GPU-5f3c0a1e-8b2d-4c6f-9e0a-1b2c3d4e5f60 is not the runtime's "
         "GPU-00000000-1111-2222-3333-444444444444 (CUDA IPC handles open only on the GPU that made them)";
-    send_welcome(rt, hello.get("id")->u, "shm", nullptr, why);
+    rt.welcome(hello.get("id")->u, "shm", 30000, nullptr, why);
     ASSERT_TRUE(rt.expect("bind", bind, 3000));  // not refused: the frames take shm
     EXPECT_EQ(bind.get("transport")->s, "shm");
     lsd_transport_info info = transport_of(c);

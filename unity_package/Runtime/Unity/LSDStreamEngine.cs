@@ -376,7 +376,8 @@ namespace LSDBridge
                 }
             }
             _session.Poll();
-            if (_session.State == LSDConnectionState.Ready && _session.Client != null)
+            // the transport is settled once the rings are bound (a reconnect clears it: OnConnected)
+            if (_transport == null && _session.State == LSDConnectionState.Ready && _session.Client != null)
                 _transport = _session.Client.GetTransport();
             if (GpuFramesLive()) PresentOnGpu();
             else PresentNewestFrame();
@@ -574,7 +575,7 @@ namespace LSDBridge
             _lastPresentedId = 0;
         }
 
-        private void OnConnected() { Action h = Connected; if (h != null) h(); }
+        private void OnConnected() { _transport = null; Action h = Connected; if (h != null) h(); }
         private void OnDisconnected() { Action h = Disconnected; if (h != null) h(); }
 
         private void ThrowIfDisposed()
