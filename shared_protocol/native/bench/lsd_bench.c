@@ -30,19 +30,6 @@
 #  include <unistd.h>
 #endif
 
-static int cmp_double(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double* sorted, int n, double q) {
-    if (n <= 0) return 0;
-    double pos = q / 100.0 * (n - 1);
-    int lo = (int)pos;
-    int hi = lo + 1 < n ? lo + 1 : n - 1;
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
 #ifndef _WIN32
 static pid_t start_runtime(const char* dir) {
     pid_t pid = fork();
@@ -158,8 +145,6 @@ static int run_case(lsd_client* c, unsigned w, unsigned h, lsd_transport transpo
         fprintf(stderr, "%s %ux%u: the frame came back different\n", path, w, h);
         rc = 1;
     }
-    qsort(rt, n, sizeof(double), cmp_double);
-    qsort(tot, n, sizeof(double), cmp_double);
     char label[32], wire[32];
     snprintf(label, sizeof label, "%ux%u", w, h);
     if (transport == LSD_TRANSPORT_SHM) {
@@ -171,7 +156,8 @@ static int run_case(lsd_client* c, unsigned w, unsigned h, lsd_transport transpo
     }
     if (n > 0 && !rc)
         printf("| %s | %s | %s | %.3f | %.3f | %.3f | %.1f | %s |\n", label, path, noise ? "noise" : "scene",
-               pct(rt, n, 50), pct(rt, n, 99), pct(tot, n, 50), n / (elapsed / 1000.0), wire);
+               lsd_percentile(rt, n, 50), lsd_percentile(rt, n, 99), lsd_percentile(tot, n, 50), n / (elapsed / 1000.0),
+               wire);
     fflush(stdout);
     free(in);
     free(out);

@@ -1,5 +1,6 @@
-/* Monotonic milliseconds and a sleep for the example host and the benchmark, on every
- * platform the library builds for (msvcrt, which mingw links, has no timespec_get). */
+/* Monotonic milliseconds, a sleep and the percentile the tools report, for the example host,
+ * the benchmark and the GPU check's programs, on every platform the library builds for (msvcrt,
+ * which mingw links, has no timespec_get). */
 #ifndef LSD_EXAMPLES_LSD_CLOCK_H
 #define LSD_EXAMPLES_LSD_CLOCK_H
 
@@ -32,5 +33,23 @@ static inline void lsd_sleep_ms(double ms) {
     nanosleep(&ts, NULL);
 }
 #endif
+
+#include <stdlib.h>
+
+static inline int lsd_compare_doubles(const void* a, const void* b) {
+    double x = *(const double*)a, y = *(const double*)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-th percentile of v[0..n) with linear interpolation between closest ranks (numpy's, the
+ * project's one definition); sorts v in place. 0 for no values. */
+static inline double lsd_percentile(double* v, int n, double q) {
+    if (n <= 0) return 0.0;
+    qsort(v, (size_t)n, sizeof *v, lsd_compare_doubles);
+    double pos = q / 100.0 * (n - 1);
+    int lo = (int)pos;
+    int hi = lo + 1 < n ? lo + 1 : n - 1;
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
 
 #endif

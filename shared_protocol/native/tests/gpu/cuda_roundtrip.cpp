@@ -11,7 +11,6 @@
 // where it runs. Needs a GPU: it is compiled in CI, run by the device script.
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "lsd_bridge/lsd_client.h"
+#include "lsd_clock.h"
 
 namespace {
 
@@ -31,15 +31,6 @@ void fail(const std::string& what) {
 
 void check(cudaError_t e, const char* what) {
     if (e != cudaSuccess) fail(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
-double percentile(std::vector<double> v, double q) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    double pos = q / 100.0 * static_cast<double>(v.size() - 1);
-    size_t lo = static_cast<size_t>(pos);
-    size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
 }  // namespace
@@ -135,7 +126,8 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"frames\": %u, \"exact\": %u, \"skipped\": %u, \"width\": %u, \"height\": %u, \"round_trip_p50_ms\": "
         "%.4f, \"round_trip_p99_ms\": %.4f, \"gpu\": \"%s\"}\n",
-        frames, exact, skipped, width, height, percentile(rtt, 50), percentile(rtt, 99), info.gpu);
+        frames, exact, skipped, width, height, lsd_percentile(rtt.data(), static_cast<int>(rtt.size()), 50),
+        lsd_percentile(rtt.data(), static_cast<int>(rtt.size()), 99), info.gpu);
     cudaFree(src);
     cudaFree(dst);
     cudaStreamDestroy(stream);

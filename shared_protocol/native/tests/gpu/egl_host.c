@@ -21,32 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lsd_bridge/lsd_client.h"
+#include "lsd_clock.h"
 
 static void fail(const char* what, const char* detail) {
     printf("{\"error\": \"%s: %s\"}\n", what, detail ? detail : "");
     exit(2);
-}
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile(double* v, unsigned n, double q) {
-    if (!n) return 0.0;
-    qsort(v, n, sizeof *v, cmp_double);
-    double pos = q / 100.0 * (double)(n - 1);
-    unsigned lo = (unsigned)pos, hi = lo + 1 < n ? lo + 1 : n - 1;
-    return v[lo] + (v[hi] - v[lo]) * (pos - (double)lo);
 }
 
 /* a surfaceless context on the first EGL device (NVIDIA or Mesa), else the default display */
@@ -152,9 +133,9 @@ int main(int argc, char** argv) {
     lsd_style_desc_init(&s);
     s.model = "identity";
     lsd_client_set_style(c, &s, 0);
-    double t0 = now_ms();
+    double t0 = lsd_now_ms();
     while (lsd_client_state(c) != LSD_STATE_READY)
-        if (now_ms() - t0 > 30000) fail("bind", "not bound within 30 s");
+        if (lsd_now_ms() - t0 > 30000) fail("bind", "not bound within 30 s");
     while (lsd_client_set_style(c, &s, 100) == LSD_PENDING) {}
     lsd_transport_info info;
     memset(&info, 0, sizeof info);
@@ -176,7 +157,7 @@ int main(int argc, char** argv) {
     for (unsigned n = 0; n < frames; ++n) {
         render(src_fbo, w, h, n);
         read_texture(src_fbo, w, h, expect); /* what must come back (the check, not the path) */
-        double start = now_ms();
+        double start = lsd_now_ms();
         lsd_cuda_frame f;
         memset(&f, 0, sizeof f);
         f.struct_size = sizeof f;
@@ -219,14 +200,15 @@ int main(int argc, char** argv) {
             glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, got);
         }
         read_texture(dst_fbo, w, h, got); /* the second texture, as the game would draw it */
-        rtt[timed++] = now_ms() - start;
+        rtt[timed++] = lsd_now_ms() - start;
         exact += memcmp(got, expect, bytes) == 0;
     }
     printf(
         "{\"frames\": %u, \"exact\": %u, \"width\": %u, \"height\": %u, \"path\": \"%s\", \"transport\": \"%s\", "
         "\"zero_copy\": %d, \"renderer\": \"%s\", \"round_trip_p50_ms\": %.4f, \"round_trip_p99_ms\": %.4f}\n",
         frames, exact, w, h, gpu ? "gpu" : "host", info.transport == LSD_TRANSPORT_CUDA_IPC ? "cuda_ipc" : "shm",
-        info.zero_copy, (const char*)glGetString(GL_RENDERER), percentile(rtt, timed, 50), percentile(rtt, timed, 99));
+        info.zero_copy, (const char*)glGetString(GL_RENDERER), lsd_percentile(rtt, (int)timed, 50),
+        lsd_percentile(rtt, (int)timed, 99));
     if (src_cuda) lsd_gpu_texture_release(src_cuda);
     if (dst_cuda) lsd_gpu_texture_release(dst_cuda);
     lsd_client_close(c);
